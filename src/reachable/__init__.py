@@ -1,0 +1,1 @@
+"""Reachable: every agency's information about a child in one place, in time."""

@@ -1,0 +1,46 @@
+"""The multi-agency chronology: every accepted event, immutable, on the child's timeline."""
+
+from __future__ import annotations
+
+from django.db import models
+
+
+class Event(models.Model):
+    person = models.ForeignKey("people.Person", on_delete=models.PROTECT,
+                               related_name="chronology")
+    type = models.CharField(max_length=60, db_index=True)
+    occurred_at = models.DateTimeField()
+    recorded_at = models.DateTimeField()
+    source_agency = models.ForeignKey("organisations.Agency", on_delete=models.PROTECT,
+                                      related_name="events")
+    source_record = models.CharField(max_length=120)
+    submitted_by = models.ForeignKey("organisations.User", null=True, blank=True,
+                                     on_delete=models.SET_NULL, related_name="+")
+    subject = models.JSONField(help_text="the subject exactly as the agency described them")
+    related = models.JSONField(default=list,
+                               help_text="related people as given, each with its resolved id")
+    data = models.JSONField(default=dict)
+    payload_hash = models.CharField(max_length=64)
+    result = models.JSONField(default=dict, help_text="what the submission returned")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["source_agency", "source_record"],
+                                    name="event_idempotency_key"),
+        ]
+        indexes = [models.Index(fields=["person", "occurred_at"])]
+        ordering = ["occurred_at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.type} {self.source_record}"
+
+
+class EventRelatedPerson(models.Model):
+    """Index of people named in an event's ``related`` list (bail subjects, co-arrested, ...)."""
+
+    event = models.ForeignKey(Event, on_delete=models.CASCADE, related_name="related_people")
+    person = models.ForeignKey("people.Person", on_delete=models.PROTECT, related_name="+")
+    role = models.CharField(max_length=40)
+
+    def __str__(self) -> str:
+        return f"{self.role} in event {self.event_id}"
