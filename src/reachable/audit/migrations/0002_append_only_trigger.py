@@ -24,14 +24,19 @@ DROP FUNCTION IF EXISTS audit_auditrecord_forbid_change();
 """
 
 
-def forwards(apps, schema_editor):
+def _run(schema_editor, sql):
     if schema_editor.connection.vendor == "postgresql":
-        schema_editor.execute(FORBID)
+        # Straight to the cursor: with no parameters, '%' in PL/pgSQL is not a placeholder.
+        with schema_editor.connection.cursor() as cursor:
+            cursor.execute(sql)
+
+
+def forwards(apps, schema_editor):
+    _run(schema_editor, FORBID)
 
 
 def backwards(apps, schema_editor):
-    if schema_editor.connection.vendor == "postgresql":
-        schema_editor.execute(ALLOW)
+    _run(schema_editor, ALLOW)
 
 
 class Migration(migrations.Migration):
