@@ -1,5 +1,6 @@
 """Top-level URL map: the web UI, the API, and the health check."""
 
+from django.db import transaction
 from django.urls import include, path, re_path
 from django.views.generic import RedirectView
 
@@ -9,6 +10,12 @@ urlpatterns = [
     path("healthz", healthz, name="healthz"),
     path("api/", include("reachable.api.urls")),
     # GOV.UK Frontend's compiled CSS refers to /assets/...; serve those from static files.
-    re_path(r"^assets/(?P<path>.*)$", RedirectView.as_view(url="/static/assets/%(path)s")),
+    # A redirect touches no data, so it opts out of the per-request transaction.
+    re_path(r"^assets/(?P<path>.*)$", transaction.non_atomic_requests(
+        RedirectView.as_view(url="/static/assets/%(path)s"))),
     path("", include("reachable.web.urls")),
 ]
+
+# GOV.UK-styled error pages (used when DEBUG is off, as in tests and production).
+handler403 = "reachable.web.views.forbidden"
+handler404 = "reachable.web.views.not_found"

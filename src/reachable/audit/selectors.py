@@ -6,7 +6,7 @@ from django.db.models import QuerySet
 
 from reachable.audit.models import AuditRecord
 
-VIEW_ACTIONS = ("person.viewed", "chronology.viewed")
+VIEW_ACTIONS = ("person.viewed", "chronology.viewed", "alert.viewed")
 
 
 def audit_views_of_person(*, person_id: int) -> QuerySet[AuditRecord]:

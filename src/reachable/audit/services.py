@@ -9,6 +9,9 @@ record even under concurrent requests.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any, Protocol
 
 from django.db import connection, transaction
@@ -41,6 +44,120 @@ def _json_safe(detail: dict[str, Any]) -> dict[str, Any]:
     return result
 
 
+def _fields(*, actor: Actor | None, action: str, object_type: str, object_id: str | int,
+            person_id: int | None, detail: dict[str, Any] | None, prev_hash: str
+            ) -> dict[str, Any]:
+    return {
+        "prev_hash": prev_hash,
+        "at": clock.now(),
+        "actor_id": actor.pk if actor is not None else None,
+        "actor_label": actor.audit_label() if actor is not None else "system",
+        "actor_agency": actor.audit_agency() if actor is not None else "",
+        "action": action,
+        "object_type": object_type,
+        "object_id": str(object_id),
+        "person_id": person_id,
+        "detail": _json_safe(detail or {}),
+    }
+
+
+class AuditBuffer:
+    """Records hashed and chained at once but written together, in one INSERT, on ``flush``.
+
+    For bulk paths (batch intake) inside one transaction: the chain tail is read once under
+    the lock, which the transaction then holds, so nobody else can append in between. Each
+    record is still one record per change, with the same hash it would have had unbuffered.
+    """
+
+    def __init__(self) -> None:
+        self._tail: str | None = None
+        self._pending: list[AuditRecord] = []
+        self._written: list[AuditRecord] = []  # flushed by this buffer, for rollback_to
+
+    def append(self, *, actor: Actor | None, action: str, object_type: str,
+               object_id: str | int = "", person_id: int | None = None,
+               detail: dict[str, Any] | None = None) -> None:
+        if not transaction.get_connection().in_atomic_block:
+            raise RuntimeError("audit appends must run inside the transaction they record")
+        if self._tail is None:
+            _lock_chain_tail()
+            self._tail = _chain_tail()
+        fields = _fields(actor=actor, action=action, object_type=object_type,
+                         object_id=object_id, person_id=person_id, detail=detail,
+                         prev_hash=self._tail)
+        record = AuditRecord(hash=record_hash(**fields), **fields)
+        self._pending.append(record)
+        self._tail = record.hash
+
+    def flush(self) -> None:
+        if self._pending:
+            AuditRecord.objects.bulk_create(self._pending)
+            self._written.extend(self._pending)
+            self._pending = []
+
+    def mark(self) -> tuple[int, int]:
+        """A point to roll back to if the savepoint about to open is rolled back."""
+        return len(self._written), len(self._written) + len(self._pending)
+
+    def rollback_to(self, mark: tuple[int, int]) -> None:
+        """The savepoint opened at ``mark`` rolled back: keep exactly the records before it.
+
+        Records flushed inside that savepoint are gone from the table with it; those appended
+        before the mark go back to pending, to be written again.
+        """
+        written, total = mark
+        lost = self._written[written:]
+        del self._written[written:]
+        keep = (lost + self._pending)[: total - written]
+        for record in keep:
+            if record.pk is not None:
+                record.pk = None
+                record._state.adding = True
+        self._pending = keep
+        self._tail = keep[-1].hash if keep else None
+
+    def discard(self) -> None:
+        """Forget unwritten records (their transaction rolled back) and re-read the tail."""
+        self._pending = []
+        self._written = []
+        self._tail = None
+
+    def invalidate(self) -> None:
+        """Someone else appends next: write ours first, and re-read the tail afterwards."""
+        self.flush()
+        self._tail = None
+
+
+_active_buffer: ContextVar[AuditBuffer | None] = ContextVar("audit_buffer", default=None)
+
+
+@contextmanager
+def audit_buffered() -> Iterator[AuditBuffer]:
+    """A buffer for the block; flushed at the end, dropped if the block raises.
+
+    ``audit_append`` called meanwhile (by any service) writes the buffer first, so the log's
+    id order stays the chain order.
+    """
+    outer = _active_buffer.get()
+    if outer is not None:
+        outer.invalidate()  # the outer buffer's records come first in the chain
+    buffer = AuditBuffer()
+    token = _active_buffer.set(buffer)
+    try:
+        yield buffer
+        buffer.flush()
+    except BaseException:
+        buffer.discard()
+        raise
+    finally:
+        _active_buffer.reset(token)
+
+
+def _chain_tail() -> str:
+    previous = AuditRecord.objects.order_by("-id").values_list("hash", flat=True).first()
+    return previous or GENESIS_HASH
+
+
 def audit_append(
     *,
     actor: Actor | None,
@@ -53,18 +170,10 @@ def audit_append(
     """Append one record to the chain inside the current transaction."""
     if not transaction.get_connection().in_atomic_block:
         raise RuntimeError("audit_append must run inside the transaction of the change it records")
+    buffer = _active_buffer.get()
+    if buffer is not None:
+        buffer.invalidate()  # its records first, then this one after them
     _lock_chain_tail()
-    previous = AuditRecord.objects.order_by("-id").values_list("hash", flat=True).first()
-    fields: dict[str, Any] = {
-        "prev_hash": previous or GENESIS_HASH,
-        "at": clock.now(),
-        "actor_id": actor.pk if actor is not None else None,
-        "actor_label": actor.audit_label() if actor is not None else "system",
-        "actor_agency": actor.audit_agency() if actor is not None else "",
-        "action": action,
-        "object_type": object_type,
-        "object_id": str(object_id),
-        "person_id": person_id,
-        "detail": _json_safe(detail or {}),
-    }
+    fields = _fields(actor=actor, action=action, object_type=object_type, object_id=object_id,
+                     person_id=person_id, detail=detail, prev_hash=_chain_tail())
     return AuditRecord.objects.create(hash=record_hash(**fields), **fields)

@@ -8,8 +8,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from django.contrib.auth.hashers import identify_hasher
+from django.db import transaction
 from faker import Faker
 
+from reachable.audit.services import audit_append
 from reachable.demo.synthetic import SchoolSpec
 from reachable.organisations.models import Agency, AgencyKind, Role, Team, TeamKind, User
 from reachable.organisations.services import (
@@ -126,7 +129,13 @@ class Organisation:
         return self.teams[team].manager
 
 
-def organisation_create(*, fake: Faker) -> Organisation:
+def professional_count() -> int:
+    return sum(count for _, _, count in STAFF)
+
+
+def organisation_create(*, fake: Faker, passwords: bool = True) -> Organisation:
+    """The borough's organisations. ``passwords=False`` leaves the professionals without a
+    usable password until ``demo_passwords_set`` (their hashes are computed meanwhile)."""
     org = Organisation()
     for code, name, kind, force in AGENCIES:
         org.agencies[code] = agency_create(actor=None, code=code, name=name, kind=kind,
@@ -146,7 +155,8 @@ def organisation_create(*, fake: Faker) -> Organisation:
             sex = fake.random_element(("M", "F"))
             user = user_create(
                 actor=None, username=f"{role.replace('_', '.')}{numbers[role]}",
-                password=DEMO_PASSWORD, role=role, agency=team.agency, team=team,
+                password=DEMO_PASSWORD if passwords else None, role=role, agency=team.agency,
+                team=team,
                 first_name=fake.first_name_male() if sex == "M" else fake.first_name_female(),
                 last_name=fake.last_name(), manages_team=manages,
             )
@@ -157,6 +167,27 @@ def organisation_create(*, fake: Faker) -> Organisation:
         org.systems[code] = user_create(actor=None, username=system_username(code),
                                         password=None, role=Role.AGENCY_SYSTEM, agency=agency)
     return org
+
+
+def professionals(org: Organisation) -> list[User]:
+    return [user for users in org.staff.values() for user in users]
+
+
+@transaction.atomic
+def demo_passwords_set(*, users: list[User], hashes: list[str]) -> None:
+    """Give each professional the demo password: one salted Argon2 hash each, at full cost.
+
+    The hashes (about 0.2 s each) are computed on other threads while the borough's events are
+    generated, since Argon2 releases the GIL; here they are only stored, and audited.
+    """
+    if len(users) != len(hashes):
+        raise ValueError("one password hash per user")
+    for user, encoded in zip(users, hashes, strict=True):
+        identify_hasher(encoded)  # a hash in a configured format, never a plain password
+        user.password = encoded
+        user.save(update_fields=["password"])
+    audit_append(actor=None, action="demo.passwords_set", object_type="user",
+                 detail={"users": [user.username for user in users]})
 
 
 @dataclass(frozen=True)

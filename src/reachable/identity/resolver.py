@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
+from django.db.models import Q
+
 from reachable.people.models import Identifier, IdentifierKind, Person
 from reachable.people.records import (
     address_row_add,
@@ -40,17 +42,23 @@ def _issuer(kind: str, agency_code: str) -> str:
     return agency_code if kind == IdentifierKind.LOCAL else ""
 
 
-def _match_identifier(subject: dict[str, Any], agency_code: str) -> tuple[Person, str] | None:
-    for kind, key in STRONG_IDENTIFIERS:
-        value = subject.get(key)
-        if not value:
-            continue
-        found = (
-            Identifier.objects.filter(kind=kind, value=value, issuer=_issuer(kind, agency_code))
-            .select_related("person").first()
-        )
-        if found is not None:
-            return found.person, key
+def _held_identifiers(subject: dict[str, Any], agency_code: str) -> dict[str, Identifier]:
+    """The subject's strong identifiers already in the index, by subject key (one query)."""
+    wanted = [(kind, key, subject[key]) for kind, key in STRONG_IDENTIFIERS if subject.get(key)]
+    if not wanted:
+        return {}
+    condition = Q()
+    for kind, _, value in wanted:
+        condition |= Q(kind=kind, value=value, issuer=_issuer(kind, agency_code))
+    found = {(i.kind, i.value): i for i in
+             Identifier.objects.filter(condition).select_related("person")}
+    return {key: found[(kind, value)] for kind, key, value in wanted if (kind, value) in found}
+
+
+def _match_identifier(held: dict[str, Identifier]) -> tuple[Person, str] | None:
+    for _, key in STRONG_IDENTIFIERS:  # in order of strength
+        if key in held:
+            return held[key].person, key
     return None
 
 
@@ -69,7 +77,8 @@ def resolve_subject(*, subject: dict[str, Any], agency_code: str, at: datetime) 
     given = subject.get("given_name") or ""
     family = subject.get("family_name") or ""
     dob = subject.get("date_of_birth")
-    hit = _match_identifier(subject, agency_code)
+    held = _held_identifiers(subject, agency_code)
+    hit = _match_identifier(held)
     if hit is not None:
         person, matched_on = hit
         created = False
@@ -83,12 +92,12 @@ def resolve_subject(*, subject: dict[str, Any], agency_code: str, at: datetime) 
                 sex=subject.get("sex") or "U", at=at, source_agency=agency_code,
             )
             matched_on, created = "new", True
-    _enrich(person, subject, agency_code, at, created)
+    _enrich(person, subject, agency_code, at, created, held)
     return Resolution(person=person, created=created, matched_on=matched_on)
 
 
 def _enrich(person: Person, subject: dict[str, Any], agency_code: str, at: datetime,
-            created: bool) -> None:
+            created: bool, held: dict[str, Identifier]) -> None:
     given = subject.get("given_name") or ""
     family = subject.get("family_name") or ""
     if not created and (given or family):
@@ -104,9 +113,10 @@ def _enrich(person: Person, subject: dict[str, Any], agency_code: str, at: datet
     if changed:
         person.save(update_fields=changed)
     for kind, key in STRONG_IDENTIFIERS:
-        if subject.get(key):
+        # Identifiers someone already holds are never moved (looked up above, same transaction).
+        if subject.get(key) and key not in held:
             identifier_row_add(person=person, kind=kind, value=subject[key],
-                               issuer=_issuer(kind, agency_code))
+                               issuer=_issuer(kind, agency_code), checked=True)
     address = subject.get("address")
     if address and address.get("postcode"):
         address_row_add(person=person, postcode=address["postcode"],

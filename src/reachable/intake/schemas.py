@@ -7,9 +7,10 @@ forms) and published as OpenAPI components. Errors come back per field, with dot
 from __future__ import annotations
 
 import re
+import threading
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from rest_framework import serializers
 
@@ -127,6 +128,9 @@ def _field_for(spec: F) -> serializers.Field:
     common: dict[str, Any] = {"required": spec.required, "help_text": spec.help or None}
     if spec.kind == "text":
         return serializers.CharField(max_length=300, allow_blank=not spec.required, **common)
+    if spec.kind == "postcode":
+        return serializers.CharField(max_length=10, validators=[_normaliser(normalise_postcode)],
+                                     **common)
     if spec.kind == "longtext":
         return serializers.CharField(max_length=10_000, allow_blank=not spec.required, **common)
     if spec.kind == "choice":
@@ -199,7 +203,7 @@ class EnvelopeSerializer(serializers.Serializer):
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         event_type = EVENT_TYPES[attrs["type"]]
-        data = DATA_SERIALIZERS[attrs["type"]](data=attrs.get("data") or {})
+        data = _primed(DATA_SERIALIZERS[attrs["type"]], attrs.get("data") or {})
         if not data.is_valid():
             raise serializers.ValidationError({"data": data.errors})
         attrs["data"] = data.validated_data
@@ -263,13 +267,38 @@ def _plain(value: Any) -> Any:
     return value
 
 
+_S = TypeVar("_S", bound=serializers.Serializer)
+_reusable = threading.local()
+
+
+def _primed(cls: type[_S], data: Any) -> _S:
+    """This thread's instance of ``cls``, reset and given ``data`` to validate.
+
+    A new DRF serializer deep-copies and re-binds all its declared fields, which was most of
+    the cost of validating an event. Validation keeps no state on the fields, only on the
+    instance (``initial_data`` and the results, cleared here), so one instance per thread and
+    class validates exactly as a fresh one would, with the same errors.
+    """
+    instances: dict[type[serializers.Serializer], serializers.Serializer] = (
+        _reusable.__dict__.setdefault("instances", {})
+    )
+    serializer = instances.get(cls)
+    if serializer is None:
+        serializer = instances[cls] = cls(data=data)
+    else:
+        for attr in ("_validated_data", "_errors", "_data"):
+            serializer.__dict__.pop(attr, None)
+        serializer.initial_data = data
+    return serializer  # type: ignore[return-value]
+
+
 def validate_envelope(payload: Any) -> ValidEnvelope:
     """Validate an envelope or raise ``ValidationFailed`` with per-field messages."""
     from reachable.core.errors import ValidationFailed
 
     if not isinstance(payload, dict):
         raise ValidationFailed({"non_field_errors": ["Send one JSON object (the event)."]})
-    serializer = EnvelopeSerializer(data=payload)
+    serializer = _primed(EnvelopeSerializer, payload)
     if not serializer.is_valid():
         raise ValidationFailed(flatten_errors(serializer.errors))
     v = serializer.validated_data

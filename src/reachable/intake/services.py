@@ -10,19 +10,24 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass
-from typing import Any
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass, field
+from functools import partial
+from typing import Any, TypeVar
 
 from django.db import IntegrityError, transaction
 
 from reachable.access.models import GrantReason
 from reachable.access.policies import Activity, has_activity
 from reachable.access.services import relationship_grant
-from reachable.audit.services import audit_append
+from reachable.audit.services import AuditBuffer, audit_append, audit_buffered
 from reachable.chronology.models import Event, EventRelatedPerson
 from reachable.core import clock
-from reachable.core.errors import PermissionDenied, ValidationFailed
+from reachable.core.errors import DomainError, PermissionDenied, ValidationFailed
 from reachable.identity.resolver import resolve_subject
+from reachable.intake.projections import event_project
 from reachable.intake.schemas import ValidEnvelope, validate_envelope
 from reachable.organisations.models import Agency, User
 from reachable.rules.engine import evaluate_event
@@ -38,14 +43,30 @@ class DuplicateConflict(ValidationFailed):
     """Same agency record id, different content: not a retry, so refused."""
 
 
+@dataclass(frozen=True)
+class SubmissionError:
+    """One refused event of a batch: its position, why, and the per-field messages."""
+
+    index: int
+    kind: str  # "invalid", "conflict" or "forbidden"
+    errors: dict[str, Any]
+
+
+DUPLICATE_MESSAGE = (
+    "This agency record id was already submitted with different content. "
+    "Send corrections with a new record id."
+)
+
+
 def _payload_hash(payload: dict[str, Any]) -> str:
     return hashlib.sha256(
         json.dumps(payload, sort_keys=True, separators=(",", ":"), default=str).encode()
     ).hexdigest()
 
 
-def _agency_for(actor: User | None, code: str) -> Agency:
-    agency = Agency.objects.filter(code=code).first()
+def _agency_for(actor: User | None, code: str, session: _Session | None = None) -> Agency:
+    agency = (session.agency(code) if session is not None
+              else Agency.objects.filter(code=code).first())
     if agency is None:
         raise ValidationFailed({"source.agency": [f"Unknown agency '{code}'."]})
     if actor is not None:
@@ -61,10 +82,7 @@ def _existing(agency: Agency, record: str, payload_hash: str) -> Submission | No
     if event is None:
         return None
     if event.payload_hash != payload_hash:
-        raise DuplicateConflict({"source.record": [
-            "This agency record id was already submitted with different content. "
-            "Send corrections with a new record id."
-        ]})
+        raise DuplicateConflict({"source.record": [DUPLICATE_MESSAGE]})
     return Submission(result=event.result, created=False)
 
 
@@ -74,25 +92,195 @@ def event_submit(*, actor: User | None, payload: dict[str, Any]) -> Submission:
     ``actor`` is the agency system (or practitioner) submitting; ``None`` is the platform
     itself (replay, demo generation), which may submit for any agency.
     """
+    session = _session.get()
     envelope = validate_envelope(payload)
     digest = _payload_hash(payload)
-    agency = _agency_for(actor, envelope.source_agency)
+    agency = _agency_for(actor, envelope.source_agency, session)
     previous = _existing(agency, envelope.source_record, digest)
     if previous is not None:
         return previous
     try:
-        with transaction.atomic():
-            return _accept(actor=actor, agency=agency, envelope=envelope, digest=digest)
+        return _accept_guarded(actor=actor, agency=agency, envelope=envelope, digest=digest,
+                               session=session)
     except IntegrityError:
         # A concurrent submission of the same record won the race; answer as it did.
         previous = _existing(agency, envelope.source_record, digest)
-        if previous is None:
-            raise
-        return previous
+        if previous is not None:
+            return previous
+        # Another agency's first event about the same new child won the race for one of its
+        # identifiers. That transaction has committed, so one more try resolves this subject
+        # to the person it created instead of failing.
+        return _accept_guarded(actor=actor, agency=agency, envelope=envelope, digest=digest,
+                               session=session)
 
 
-def _accept(*, actor: User | None, agency: Agency, envelope: ValidEnvelope, digest: str
-            ) -> Submission:
+def events_submit_batch(*, actor: User | None, payloads: Iterable[Any]
+                        ) -> list[Submission | SubmissionError]:
+    """Accept many events in order, in one transaction (file import, bulk feeds, benchmarks).
+
+    Each event is handled exactly as ``event_submit`` handles it: validated, checked for
+    idempotency, resolved, appended, rules evaluated, one audit record. A refused event is
+    reported at its position and the rest still go in. Checks that can refuse an event run
+    before it writes anything; should a write fail unexpectedly, the batch's writes are rolled
+    back and it is replayed one event per savepoint through ``event_submit``, so no event is
+    ever half-written. The fast pass saves the per-event lookups a batch can share (agencies,
+    already-seen record ids) and writes the audit records and stored results together.
+    """
+    items = list(payloads)
+    with transaction.atomic():
+        try:
+            with transaction.atomic(), audit_buffered() as audit:
+                session = _Session(audit=audit, defer_results=True)
+                token = _session.set(session)
+                try:
+                    return _batch_fast(actor=actor, items=items, session=session)
+                finally:
+                    _session.reset(token)
+        except _WriteFailed:
+            return [_outcome(index, partial(event_submit, actor=actor, payload=payload))
+                    for index, payload in enumerate(items)]
+
+
+_T = TypeVar("_T")
+
+
+class _WriteFailed(Exception):
+    """A write in the fast pass failed: roll the pass back and go one savepoint per event."""
+
+
+def _outcome(index: int, submit: Callable[[], _T]) -> _T | SubmissionError:
+    """Run one event's step; a refusal becomes its ``SubmissionError`` at ``index``."""
+    try:
+        submission = submit()
+    except DuplicateConflict as exc:
+        return SubmissionError(index=index, kind="conflict", errors=exc.errors)
+    except ValidationFailed as exc:
+        return SubmissionError(index=index, kind="invalid", errors=exc.errors)
+    except PermissionDenied as exc:
+        return SubmissionError(index=index, kind="forbidden",
+                               errors={"non_field_errors": [str(exc)]})
+    except DomainError as exc:
+        return SubmissionError(index=index, kind="invalid",
+                               errors={"non_field_errors": [str(exc)]})
+    return submission
+
+
+@dataclass
+class _Checked:
+    envelope: ValidEnvelope
+    digest: str
+    agency: Agency
+
+
+@dataclass
+class _Session:
+    """Lookups shared by many submissions in one transaction, and writes made together.
+
+    Nothing cached here outlives the transaction: agencies by code, and the (person, agency)
+    pairs already given a supplied-event relationship. Audit records are chained at once and
+    written in one INSERT by the buffer; in a batch, stored results are written at its end.
+    """
+
+    audit: AuditBuffer
+    defer_results: bool = False
+    results: list[Event] = field(default_factory=list)
+    agencies: dict[str, Agency | None] = field(default_factory=dict)
+    supplied: set[tuple[int, int]] = field(default_factory=set)
+
+    def agency(self, code: str) -> Agency | None:
+        if code not in self.agencies:
+            self.agencies[code] = Agency.objects.filter(code=code).first()
+        return self.agencies[code]
+
+
+_session: ContextVar[_Session | None] = ContextVar("intake_session", default=None)
+
+
+@contextmanager
+def intake_session() -> Iterator[None]:
+    """Run many ``event_submit`` calls in one transaction with shared lookups (demo, replay).
+
+    Every event is still validated, resolved, evaluated and audited exactly as on its own;
+    the session only spares repeated lookups, and writes the audit records together.
+    """
+    with transaction.atomic(), audit_buffered() as audit:
+        token = _session.set(_Session(audit=audit))
+        try:
+            yield
+        finally:
+            _session.reset(token)
+
+
+def _accept_guarded(*, actor: User | None, agency: Agency, envelope: ValidEnvelope,
+                    digest: str, session: _Session | None) -> Submission:
+    """``_accept`` in its own savepoint; on failure the session forgets what it rolled back."""
+    mark = session.audit.mark() if session is not None else None
+    try:
+        with transaction.atomic():
+            return _accept(actor=actor, agency=agency, envelope=envelope, digest=digest,
+                           session=session)
+    except BaseException:
+        if session is not None and mark is not None:
+            session.audit.rollback_to(mark)
+            session.supplied.clear()
+        raise
+
+
+def _batch_fast(*, actor: User | None, items: list[Any], session: _Session
+                ) -> list[Submission | SubmissionError]:
+    def check(payload: Any) -> _Checked:
+        envelope = validate_envelope(payload)
+        digest = _payload_hash(payload)
+        return _Checked(envelope, digest, _agency_for(actor, envelope.source_agency, session))
+
+    checked = [_outcome(i, partial(check, payload)) for i, payload in enumerate(items)]
+    seen = _seen_records([c for c in checked if isinstance(c, _Checked)])
+    outcomes: list[Submission | SubmissionError] = []
+    for index, item in enumerate(checked):
+        if isinstance(item, SubmissionError):
+            outcomes.append(item)
+            continue
+        key = (item.agency.pk, item.envelope.source_record)
+        if key in seen:
+            digest, result = seen[key]
+            outcomes.append(_outcome(index, partial(_repeat, item, digest, result)))
+            continue
+        try:
+            submission = _accept(actor=actor, agency=item.agency, envelope=item.envelope,
+                                 digest=item.digest, session=session)
+        except Exception as exc:  # any failed write: replay the batch event by event
+            raise _WriteFailed from exc
+        seen[key] = (item.digest, submission.result)
+        outcomes.append(submission)
+    Event.objects.bulk_update(session.results, ["result"], batch_size=500)
+    return outcomes
+
+
+def _seen_records(checked: list[_Checked]) -> dict[tuple[int, str], tuple[str, dict[str, Any]]]:
+    """Events already accepted for the batch's record ids: (hash, stored result) by key."""
+    by_agency: dict[int, list[str]] = {}
+    for item in checked:
+        by_agency.setdefault(item.agency.pk, []).append(item.envelope.source_record)
+    seen: dict[tuple[int, str], tuple[str, dict[str, Any]]] = {}
+    for agency_id, records in by_agency.items():
+        for start in range(0, len(records), 500):
+            rows = Event.objects.filter(
+                source_agency_id=agency_id, source_record__in=records[start:start + 500]
+            ).values_list("source_record", "payload_hash", "result")
+            for record, digest, result in rows:
+                seen[(agency_id, record)] = (digest, result)
+    return seen
+
+
+def _repeat(item: _Checked, digest: str, result: dict[str, Any]) -> Submission:
+    """A record id seen before: the same answer if the same content, else a conflict."""
+    if digest != item.digest:
+        raise DuplicateConflict({"source.record": [DUPLICATE_MESSAGE]})
+    return Submission(result=result, created=False)
+
+
+def _accept(*, actor: User | None, agency: Agency, envelope: ValidEnvelope, digest: str,
+            session: _Session | None = None) -> Submission:
     now = clock.now()
     resolution = resolve_subject(subject=envelope.subject, agency_code=agency.code,
                                  at=envelope.occurred_at)
@@ -100,11 +288,13 @@ def _accept(*, actor: User | None, agency: Agency, envelope: ValidEnvelope, dige
     related_rows = []
     related_json = []
     for related in envelope.related:
-        role = related.pop("role", "related")
-        other = resolve_subject(subject=related, agency_code=agency.code,
+        # Read, not popped: the envelope must stay intact for a retry after a lost race.
+        role = related.get("role", "related")
+        described = {k: v for k, v in related.items() if k != "role"}
+        other = resolve_subject(subject=described, agency_code=agency.code,
                                 at=envelope.occurred_at).person
         related_rows.append((other, role))
-        related_json.append({"role": role, "person": other.ref, **_jsonable(related)})
+        related_json.append({"role": role, "person": other.ref, **_jsonable(described)})
     event = Event.objects.create(
         person=person, type=envelope.type, occurred_at=envelope.occurred_at, recorded_at=now,
         source_agency=agency, source_record=envelope.source_record, submitted_by=actor,
@@ -114,8 +304,12 @@ def _accept(*, actor: User | None, agency: Agency, envelope: ValidEnvelope, dige
     EventRelatedPerson.objects.bulk_create(
         [EventRelatedPerson(event=event, person=p, role=r) for p, r in related_rows]
     )
-    relationship_grant(person=person, agency=agency, reason=GrantReason.SUPPLIED_EVENT,
-                       source=f"event:{event.pk}")
+    projected = event_project(event=event, related=related_rows)
+    if session is None or (person.pk, agency.pk) not in session.supplied:
+        relationship_grant(person=person, agency=agency, reason=GrantReason.SUPPLIED_EVENT,
+                           source=f"event:{event.pk}")
+        if session is not None:  # live for the rest of the session's transaction
+            session.supplied.add((person.pk, agency.pk))
     evaluation = evaluate_event(event)
     result = {
         "event": event.pk,
@@ -127,11 +321,21 @@ def _accept(*, actor: User | None, agency: Agency, envelope: ValidEnvelope, dige
                    for c in evaluation.clocks],
         "clocks_met": [{"id": c.pk, "rule": c.rule_id} for c in evaluation.met_clocks],
     }
-    Event.objects.filter(pk=event.pk).update(result=result)
-    audit_append(actor=actor, action="event.accepted", object_type="event", object_id=event.pk,
-                 person_id=person.pk,
-                 detail={"type": envelope.type, "source": [agency.code, envelope.source_record],
-                         **{k: v for k, v in result.items() if k != "event"}})
+    detail = {"type": envelope.type, "source": [agency.code, envelope.source_record],
+              **{k: v for k, v in result.items() if k != "event"}}
+    if projected:
+        detail["changed"] = projected
+    if session is not None and session.defer_results:
+        event.result = result  # written with the rest of the batch, same transaction
+        session.results.append(event)
+    else:
+        Event.objects.filter(pk=event.pk).update(result=result)
+    if session is None:
+        audit_append(actor=actor, action="event.accepted", object_type="event",
+                     object_id=event.pk, person_id=person.pk, detail=detail)
+    else:
+        session.audit.append(actor=actor, action="event.accepted", object_type="event",
+                             object_id=event.pk, person_id=person.pk, detail=detail)
     return Submission(result=result, created=True)
 
 

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 FieldKind = Literal["text", "longtext", "choice", "bool", "date", "datetime", "int", "list",
-                    "actions"]
+                    "actions", "postcode"]
 
 
 @dataclass(frozen=True)
@@ -47,9 +47,9 @@ _T: list[EventType] = [
     EventType("person.registered", "An agency holds a record for this person.",
               (F("record_type", help="what the agency's record is, e.g. 'patient', 'pupil'"),)),
     EventType("person.address_changed", "New address or postcode.",
-              (F("postcode", required=True), F("line"))),
+              (F("postcode", "postcode", required=True), F("line"))),
     EventType("person.located", "Found at a place or with other people (see `related`).",
-              (F("place"), F("postcode"), F("circumstances", "longtext")),
+              (F("place"), F("postcode", "postcode"), F("circumstances", "longtext")),
               related_roles=("with",)),
     EventType("person.died", "Death of a person.",
               (F("date_of_death", "date", required=True), F("circumstances", "longtext"))),

@@ -22,8 +22,9 @@ def person_row_create(
         name_key=name_key(given_name, family_name), date_of_birth=date_of_birth,
         sex=sex or "U", created_at=at,
     )
-    name_row_add(person=person, given_name=given_name, family_name=family_name,
-                 source_agency=source_agency)
+    # A new person has no names yet: insert, without first looking for one.
+    PersonName.objects.create(person=person, name_key=person.name_key, given_name=given_name,
+                              family_name=family_name, source_agency=source_agency)
     return person
 
 
@@ -37,9 +38,13 @@ def name_row_add(*, person: Person, given_name: str, family_name: str, source_ag
     return created
 
 
-def identifier_row_add(*, person: Person, kind: str, value: str, issuer: str = "") -> bool:
-    """Attach an identifier unless some person already holds it (never steal an identifier)."""
-    if Identifier.objects.filter(kind=kind, issuer=issuer, value=value).exists():
+def identifier_row_add(*, person: Person, kind: str, value: str, issuer: str = "",
+                       checked: bool = False) -> bool:
+    """Attach an identifier unless some person already holds it (never steal an identifier).
+
+    ``checked``: the caller looked it up in this transaction and nobody holds it.
+    """
+    if not checked and Identifier.objects.filter(kind=kind, issuer=issuer, value=value).exists():
         return False
     Identifier.objects.create(person=person, kind=kind, value=value, issuer=issuer)
     return True

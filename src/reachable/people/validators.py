@@ -70,9 +70,17 @@ def normalise_pnc_id(value: str) -> str:
     return pnc
 
 
+# Letters that Unicode does not decompose into a base letter plus accent ("Ł" is not "L" + mark).
+_UNDECOMPOSED = str.maketrans({
+    "Ł": "L", "ł": "l", "Ø": "O", "ø": "o", "Đ": "D", "đ": "d", "Ħ": "H", "ħ": "h",
+    "Æ": "AE", "æ": "ae", "Œ": "OE", "œ": "oe", "Þ": "Th", "þ": "th", "\u0131": "i",  # dotless i
+})
+
+
 def name_key(*parts: str) -> str:
-    """Case- and accent-free form of a name for exact matching and search ("Zoë" = "zoe")."""
-    text = " ".join(p for p in parts if p)
+    """Case- and accent-free form of a name for exact matching and search ("Zoë" = "zoe",
+    "Łukasz" = "lukasz"): agencies type names on keyboards with and without the accents."""
+    text = " ".join(p for p in parts if p).translate(_UNDECOMPOSED)
     decomposed = unicodedata.normalize("NFKD", text)
     stripped = "".join(c for c in decomposed if not unicodedata.combining(c))
     cleaned = re.sub(r"[^\w\s]", " ", stripped.casefold().replace("-", " "))

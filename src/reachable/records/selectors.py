@@ -11,7 +11,7 @@ from typing import Any
 from django.db.models import Exists, OuterRef, QuerySet
 
 from reachable.access.getters import access_person
-from reachable.access.models import AccessGrant
+from reachable.access.models import AccessGrant, Notification
 from reachable.access.policies import (
     SHARED_EVENT_PREFIXES,
     PersonPolicy,
@@ -22,13 +22,14 @@ from reachable.audit.models import AuditRecord
 from reachable.audit.selectors import audit_views_of_person
 from reachable.audit.services import audit_append
 from reachable.chronology.models import Event
+from reachable.core import clock
 from reachable.core.errors import NotFound
 from reachable.intake.vocabulary import SENSITIVE_FIELDS
 from reachable.organisations.models import User
 from reachable.people.models import Identifier, Person, PersonName, parse_person_ref
 from reachable.people.validators import name_key, normalise_nhs_number, normalise_upn
 from reachable.rules.models import Alert, AlertStatus, Clock, ClockStatus
-from reachable.rules.policies import AlertPolicy
+from reachable.rules.policies import AlertPolicy, access_alert
 
 SEARCH_LIMIT = 50
 REDACTED = "[sealed]"
@@ -174,3 +175,43 @@ def team_alert_queue(*, actor: User, include_closed: bool = False) -> list[Alert
 def open_clock(alert: Alert) -> Clock | None:
     clocks = [c for c in alert.clocks.all() if c.status == ClockStatus.OPEN]
     return clocks[0] if clocks else None
+
+
+@dataclass(frozen=True)
+class AlertDetail:
+    alert: Alert
+    clocks: list[Clock]
+    can_acknowledge: bool
+
+
+def alert_detail(*, actor: User, alert_id: int) -> AlertDetail:
+    """One alert from the actor's queue with its clocks. Audited: it shows a child's name and
+    what happened to them, so it is a read of the child's record like any other."""
+    alert = access_alert(actor, alert_id)
+    clocks = list(alert.clocks.order_by("started_at", "id"))
+    audit_append(actor=actor, action="alert.viewed", object_type="alert", object_id=alert.pk,
+                 person_id=alert.person_id, detail={"rule": alert.rule_id})
+    return AlertDetail(alert=alert, clocks=clocks,
+                       can_acknowledge=AlertPolicy.can_acknowledge(actor, alert))
+
+
+@dataclass(frozen=True)
+class QueueCounts:
+    open: int
+    overdue: int
+
+
+def team_alert_counts(*, actor: User) -> QueueCounts:
+    """How many of the team's alerts are open and overdue, for the dashboard. Not audited:
+    counts name no child, and auditing every page load would bury the reads that matter."""
+    alerts = AlertPolicy.visible_alerts(actor).filter(status=AlertStatus.OPEN)
+    overdue = alerts.filter(clocks__status__in=[ClockStatus.OPEN, ClockStatus.BREACHED],
+                            clocks__deadline__lte=clock.now()).distinct()
+    return QueueCounts(open=alerts.count(), overdue=overdue.count())
+
+
+def notification_list(*, actor: User, limit: int = 200) -> list[Notification]:
+    """The actor's own notifications, newest first. Not audited: they are messages addressed
+    to the actor (break-glass uses, escalations), already recorded when they were sent."""
+    return list(Notification.objects.filter(recipient=actor).order_by("-created_at", "-id")
+                [:limit])

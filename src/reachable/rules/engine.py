@@ -17,7 +17,13 @@ from reachable.organisations.models import Team
 from reachable.people.models import Person
 from reachable.rules.calendar import deadline_after, escalation_point
 from reachable.rules.models import Alert, Clock, ClockStatus
-from reachable.rules.registry import Rule, RuleContext, get_rule, rules_triggered_by
+from reachable.rules.registry import (
+    Rule,
+    RuleContext,
+    all_rules,
+    get_rule,
+    rules_triggered_by,
+)
 
 
 @dataclass
@@ -35,6 +41,8 @@ def team_for_route(route: str) -> Team | None:
 def close_clocks(*, person: Person, closing: str, at: object, alert: Alert | None = None
                  ) -> list[Clock]:
     """Mark open clocks met by ``closing`` (an event type or an acknowledgement)."""
+    if not any(r.clock is not None and closing in r.clock.met_by for r in all_rules()):
+        return []  # no rule's clock is met by this: nothing to look up
     candidates = Clock.objects.filter(person=person, status=ClockStatus.OPEN)
     if alert is not None:
         candidates = candidates.filter(alert=alert)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 
 from reachable.settings import *  # noqa: F403
-from reachable.settings import STORAGES
+from reachable.settings import MIDDLEWARE, STORAGES
 
 DEBUG = False
 SECRET_KEY = os.environ["DJANGO_SECRET_KEY"]
@@ -17,6 +17,11 @@ SECURE_HSTS_INCLUDE_SUBDOMAINS = True
 SECURE_HSTS_PRELOAD = True
 SESSION_COOKIE_SECURE = True
 CSRF_COOKIE_SECURE = True
+# Static files (collected by `reachable collectstatic`) are served by WhiteNoise in production;
+# in development `runserver` serves them straight from the front-end packages.
+MIDDLEWARE = [
+    MIDDLEWARE[0], "whitenoise.middleware.WhiteNoiseMiddleware", *MIDDLEWARE[1:],
+]
 STORAGES = {
     **STORAGES,
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},

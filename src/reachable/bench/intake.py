@@ -1,0 +1,182 @@
+"""``bench_intake``: events through the one door, measured against a bare insert of the rows.
+
+Runs on whatever database is current (the command wraps it in a scratch database). The
+service run pushes every event through ``events_submit_batch`` (validation, identity,
+chronology, rules, audit: the path file import uses); the baseline then writes the same Event
+rows with ``bulk_create`` and nothing else, which is the ceiling the service is measured
+against. Events are generated as a stream, so memory is sampled during the run to show it
+stays flat.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import resource
+import time
+from collections.abc import Callable, Iterator
+from datetime import datetime
+from itertools import islice
+from typing import Any
+
+from django.db import connection, transaction
+
+from reachable.audit.verify import verify_chain
+from reachable.bench.synthetic import BENCH_AGENCIES, BENCH_TEAMS, EventStream
+from reachable.chronology.models import Event
+from reachable.core import clock
+from reachable.intake.services import SubmissionError, events_submit_batch
+from reachable.organisations.models import Agency, Role, User
+from reachable.organisations.services import agency_create, team_create, user_create
+from reachable.people.models import Person
+from reachable.rules.models import Alert, Clock
+
+Progress = Callable[[str], None]
+BATCH = 500
+BASELINE_BATCH = 1000
+MEMORY_SAMPLES = 5
+
+
+def _rss_mb() -> float:
+    """Resident set size now (Linux /proc), falling back to the peak where /proc is absent."""
+    try:
+        with open("/proc/self/statm") as statm:
+            pages = int(statm.read().split()[1])
+        return round(pages * resource.getpagesize() / 2**20, 1)
+    except OSError:
+        return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+
+
+def _peak_mb() -> float:
+    return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+
+
+def bench_organisation() -> dict[str, User]:
+    """Agencies, the teams alerts route to, and one agency system user per agency."""
+    systems: dict[str, User] = {}
+    with transaction.atomic():
+        agencies: dict[str, Agency] = {}
+        for code, name, kind, force in BENCH_AGENCIES:
+            agencies[code] = agency_create(actor=None, code=code, name=name, kind=kind,
+                                           police_force=force)
+        for code, name, kind, agency_code in BENCH_TEAMS:
+            team_create(actor=None, code=code, name=name, kind=kind,
+                        agency=agencies[agency_code])
+        for code, agency in agencies.items():
+            systems[code] = user_create(actor=None, username=f"{code}-system", password=None,
+                                        role=Role.AGENCY_SYSTEM, agency=agency)
+    return systems
+
+
+def _chunks(items: Iterator[dict[str, Any]], size: int) -> Iterator[list[dict[str, Any]]]:
+    while chunk := list(islice(items, size)):
+        yield chunk
+
+
+def _checkpoints(total: int) -> list[int]:
+    return sorted({max(1, total * k // MEMORY_SAMPLES) for k in range(1, MEMORY_SAMPLES + 1)})
+
+
+def run_service(*, stream: EventStream, events: int, systems: dict[str, User],
+                progress: Progress) -> dict[str, Any]:
+    done = accepted = refused = 0
+    samples: list[dict[str, float]] = []
+    marks = _checkpoints(events)
+    started = time.perf_counter()
+    for chunk in _chunks(stream.stream(events), BATCH):
+        # Grouped by submitting agency, as a file import from one agency would arrive.
+        by_agency: dict[str, list[dict[str, Any]]] = {}
+        for payload in chunk:
+            by_agency.setdefault(payload["source"]["agency"], []).append(payload)
+        for code, payloads in by_agency.items():
+            for outcome in events_submit_batch(actor=systems[code], payloads=payloads):
+                if isinstance(outcome, SubmissionError):
+                    refused += 1
+                else:
+                    accepted += 1
+        done += len(chunk)
+        if marks and done >= marks[0]:
+            while marks and done >= marks[0]:
+                marks.pop(0)
+            samples.append({"events": done, "rss_mb": _rss_mb()})
+            rate = done / (time.perf_counter() - started)
+            progress(f"service: {done}/{events} events ({rate:.0f}/s, rss {_rss_mb()} MB)")
+    seconds = time.perf_counter() - started
+    return {"seconds": seconds, "accepted": accepted, "refused": refused, "memory": samples}
+
+
+def _row(payload: dict[str, Any], agencies: dict[str, int], person_id: int, now: datetime
+         ) -> Event:
+    digest = hashlib.sha256(
+        json.dumps(payload, sort_keys=True, separators=(",", ":"), default=str).encode()
+    ).hexdigest()
+    return Event(
+        person_id=person_id, type=payload["type"],
+        occurred_at=datetime.fromisoformat(payload["occurred_at"]), recorded_at=now,
+        source_agency_id=agencies[payload["source"]["agency"]],
+        source_record="BASE-" + payload["source"]["record"], subject=payload["subject"],
+        related=payload.get("related", []), data=payload["data"], payload_hash=digest,
+        result={},
+    )
+
+
+def run_baseline(*, stream: EventStream, events: int, progress: Progress) -> dict[str, Any]:
+    """The same Event rows, bulk-inserted with nothing else: the ceiling for the service."""
+    agencies = dict(Agency.objects.values_list("code", "pk"))
+    person_id = Person.objects.order_by("pk").values_list("pk", flat=True).first()
+    if person_id is None:
+        raise RuntimeError("the baseline needs one person to hang its rows on")
+    now = clock.now()
+    done = 0
+    started = time.perf_counter()
+    for chunk in _chunks(stream.stream(events), BASELINE_BATCH):
+        with transaction.atomic():
+            Event.objects.bulk_create([_row(p, agencies, person_id, now) for p in chunk])
+        done += len(chunk)
+        if done % (BASELINE_BATCH * 20) == 0 or done == events:
+            progress(f"baseline: {done}/{events} rows")
+    return {"seconds": time.perf_counter() - started, "rows": done}
+
+
+def bench_intake(*, events: int, seed: int = 42, progress: Progress | None = None
+                 ) -> dict[str, Any]:
+    """Run both measurements on the current database and return one flat report."""
+    report = progress or (lambda message: None)
+    now = clock.now()
+    stream = EventStream(seed=seed, today=now.date(), end=now)
+    systems = bench_organisation()
+    started = time.perf_counter()
+    for _ in stream.stream(min(events, 2000)):
+        pass
+    generate_rate = min(events, 2000) / max(time.perf_counter() - started, 1e-9)
+    report(f"service run: {events} events through events_submit_batch")
+    service = run_service(stream=stream, events=events, systems=systems, progress=report)
+    people = Person.objects.count()
+    alerts = Alert.objects.count()
+    clocks = Clock.objects.count()
+    report("verifying the audit chain")
+    chain = verify_chain()
+    report(f"baseline: {events} rows with bulk_create in batches of {BASELINE_BATCH}")
+    baseline = run_baseline(stream=stream, events=events, progress=report)
+    events_per_s = events / service["seconds"]
+    baseline_rate = baseline["rows"] / baseline["seconds"]
+    return {
+        "events": events,
+        "seconds": round(service["seconds"], 3),
+        "events_per_s": round(events_per_s, 1),
+        "accepted": service["accepted"],
+        "refused": service["refused"],
+        "baseline_rows": baseline["rows"],
+        "baseline_seconds": round(baseline["seconds"], 3),
+        "baseline_rate": round(baseline_rate, 1),
+        "ratio": round(events_per_s / baseline_rate, 4),
+        "generate_per_s": round(generate_rate, 1),
+        "vendor": connection.vendor,
+        "people": people,
+        "alerts": alerts,
+        "clocks": clocks,
+        "audit_chain_intact": chain.intact,
+        "audit_records": chain.records,
+        "memory": {"samples": service["memory"], "peak_rss_mb": _peak_mb()},
+        "seed": seed,
+    }

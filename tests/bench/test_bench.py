@@ -1,0 +1,59 @@
+"""``reachable bench intake``: one JSON object with the figures, measured in a scratch database
+so the configured one is left exactly as it was."""
+
+from __future__ import annotations
+
+import json
+from io import StringIO
+
+import pytest
+from django.core.management import call_command
+from django.db import connection
+
+from reachable.audit.models import AuditRecord
+from reachable.bench.synthetic import EventStream
+from reachable.chronology.models import Event
+from reachable.core import clock
+from reachable.people.models import Person
+from tests.borough import Borough
+
+FIELDS = {"events", "seconds", "events_per_s", "baseline_rate", "ratio", "vendor", "memory"}
+
+
+def test_bench_intake_prints_one_json_object_and_leaves_the_database_untouched(
+    borough: Borough,
+) -> None:
+    before = (Event.objects.count(), AuditRecord.objects.count(), Person.objects.count())
+    out, err = StringIO(), StringIO()
+    call_command("bench", "intake", "--events", "60", stdout=out, stderr=err)
+    report = json.loads(out.getvalue())  # exactly one JSON object, nothing else on stdout
+    assert set(report) >= FIELDS
+    assert report["events"] == 60
+    assert report["accepted"] == 60 and report["refused"] == 0
+    assert report["events_per_s"] > 0 and report["baseline_rate"] > 0
+    assert report["ratio"] == pytest.approx(report["events_per_s"] / report["baseline_rate"],
+                                            rel=0.01)
+    assert report["vendor"] == connection.vendor
+    assert report["audit_chain_intact"] is True
+    assert report["audit_records"] > 60  # one per event, plus the organisation's set-up
+    assert 0 < report["people"] < 60  # repeats matched people already in the index
+    assert report["alerts"] > 0 and report["clocks"] == report["alerts"]
+    assert report["memory"]["samples"] and report["memory"]["peak_rss_mb"] > 0
+    assert "service:" in err.getvalue()  # progress goes to stderr
+    after = (Event.objects.count(), AuditRecord.objects.count(), Person.objects.count())
+    assert after == before
+
+
+def test_event_stream_is_deterministic_and_repeats_people() -> None:
+    now = clock.now()
+    one = EventStream(seed=3, today=now.date(), end=now)
+    two = EventStream(seed=3, today=now.date(), end=now)
+    assert list(one.stream(50)) == list(two.stream(50))
+    assert one.payload(7) == one.payload(7)
+    people = [(p["subject"]["given_name"], p["subject"]["date_of_birth"])
+              for p in one.stream(200)]
+    assert len(set(people)) < len(people)
+    kinds = {p["type"] for p in one.stream(400)}
+    assert {"custody.booked", "ed.attended", "contact.received",
+            "relationship.recorded"} <= kinds
+    assert any(t.startswith("school.") for t in kinds)

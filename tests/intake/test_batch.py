@@ -1,0 +1,120 @@
+"""``events_submit_batch`` and ``intake_session``: many events in one transaction, each handled
+exactly as ``event_submit`` handles it, refusals reported at their position, audit chain
+intact with one record per accepted event."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from django.db import transaction
+
+from reachable.audit.models import AuditRecord
+from reachable.audit.services import audit_append
+from reachable.audit.verify import verify_chain
+from reachable.chronology.models import Event
+from reachable.core import clock
+from reachable.intake.services import (
+    Submission,
+    SubmissionError,
+    event_submit,
+    events_submit_batch,
+    intake_session,
+)
+from reachable.people.models import Person
+from reachable.rules.models import Alert, Clock
+from reachable.rules.services import alert_acknowledge
+from tests.borough import Borough, custody_event
+
+AT = datetime.fromisoformat("2025-03-06T10:15:00+00:00")
+
+
+def test_batch_accepts_in_order_and_reports_refusals_at_their_position(
+    borough: Borough,
+) -> None:
+    police = borough.system_for("met-police")
+    bad_nhs = custody_event(record="C-2", nhs="1234567890")
+    changed = custody_event(record="C-1")
+    changed["data"]["offence"] = "burglary"
+    payloads = [
+        custody_event(record="C-1"),
+        bad_nhs,
+        custody_event(record="C-1"),  # a retry: same answer, nothing written
+        changed,  # same record id, other content: a conflict
+        custody_event(record="C-3", given="Tomek"),  # same NHS number: the same child
+        custody_event(record="X-1", agency="notts-police", force="nottinghamshire"),
+    ]
+    audit_before = AuditRecord.objects.count()
+    with clock.frozen_at(AT):
+        outcomes = events_submit_batch(actor=police, payloads=payloads)
+    assert [type(o).__name__ for o in outcomes] == [
+        "Submission", "SubmissionError", "Submission", "SubmissionError", "Submission",
+        "SubmissionError"]
+    first, error, retry, conflict, third, forbidden = outcomes
+    assert isinstance(first, Submission) and first.created
+    assert isinstance(error, SubmissionError) and error.index == 1 and error.kind == "invalid"
+    assert "subject.nhs_number" in error.errors
+    assert isinstance(retry, Submission) and not retry.created and retry.result == first.result
+    assert isinstance(conflict, SubmissionError) and conflict.kind == "conflict"
+    assert isinstance(third, Submission) and third.result["person"] == first.result["person"]
+    assert third.result["matched_on"] == "nhs_number"
+    assert isinstance(forbidden, SubmissionError) and forbidden.kind == "forbidden"
+    assert Event.objects.count() == 2
+    assert Person.objects.count() == 1
+    assert Alert.objects.count() == 2 and Clock.objects.count() == 2
+    accepted = AuditRecord.objects.filter(action="event.accepted")
+    assert AuditRecord.objects.count() - audit_before == accepted.count() == 2
+    assert verify_chain().intact
+    # The stored results are what the batch answered: a resubmission gets them back.
+    for payload, outcome in [(payloads[0], first), (payloads[4], third)]:
+        again = event_submit(actor=police, payload=payload)
+        assert not again.created and again.result == outcome.result  # type: ignore[union-attr]
+
+
+def test_batch_result_matches_what_event_submit_records(borough: Borough) -> None:
+    police = borough.system_for("met-police")
+    with clock.frozen_at(AT):
+        batch = events_submit_batch(actor=police, payloads=[custody_event(record="B-1")])
+        single = event_submit(actor=police, payload=custody_event(record="B-2"))
+    assert isinstance(batch[0], Submission)
+    strip = {"event", "alerts", "clocks"}
+    assert {k: v for k, v in batch[0].result.items() if k not in strip} == {
+        **{k: v for k, v in single.result.items() if k not in strip},
+        "person_created": True, "matched_on": "new"}
+    assert [a["rule"] for a in batch[0].result["alerts"]] == ["golden-hour"]
+    records = AuditRecord.objects.filter(action="event.accepted").order_by("id")
+    assert [r.object_id for r in records] == [str(batch[0].result["event"]),
+                                              str(single.result["event"])]
+    assert verify_chain().intact
+
+
+def test_session_interleaves_buffered_and_direct_audit_records_in_chain_order(
+    borough: Borough,
+) -> None:
+    police = borough.system_for("met-police")
+    mash = borough.users["mash_practitioner"]
+    with clock.frozen_at(AT), intake_session():
+        first = event_submit(actor=police, payload=custody_event(record="S-1"))
+        # A practitioner action in the middle writes its record directly, after the buffer's.
+        alert_acknowledge(actor=mash, alert_id=first.result["alerts"][0]["id"],
+                          information_shared="Shared with custody sergeant by phone.")
+        event_submit(actor=police, payload=custody_event(record="S-2", nhs=None,
+                                                         given="Anna", dob="2012-01-01"))
+    actions = list(AuditRecord.objects.order_by("id").values_list("action", flat=True))
+    assert actions[-3:] == ["event.accepted", "alert.acknowledged", "event.accepted"]
+    assert verify_chain().intact
+
+
+def test_session_rolls_back_with_its_transaction(borough: Borough) -> None:
+    police = borough.system_for("met-police")
+    before = AuditRecord.objects.count()
+    try:
+        with clock.frozen_at(AT), intake_session():
+            event_submit(actor=police, payload=custody_event(record="R-1"))
+            raise RuntimeError("stop")
+    except RuntimeError:
+        pass
+    assert AuditRecord.objects.count() == before
+    assert not Event.objects.exists()
+    with clock.frozen_at(AT), transaction.atomic():
+        audit_append(actor=None, action="test.after", object_type="test")
+    assert verify_chain().intact
