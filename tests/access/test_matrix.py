@@ -16,7 +16,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -29,8 +29,11 @@ from reachable.access.services import allocation_create, break_glass_open, relat
 from reachable.chronology.models import Event
 from reachable.core import clock
 from reachable.intake.services import event_submit
+from reachable.mpi.models import PersonMerge, ReviewItem
+from reachable.mpi.services import person_merge, review_item_open
 from reachable.organisations.models import Role, User
 from reachable.people.models import Person
+from reachable.people.records import person_row_create
 from reachable.rules.models import Alert
 from tests.borough import Borough
 
@@ -130,6 +133,52 @@ class Ctx:
 
 MISSING = 10**9
 
+# --- The master person index (reachable.mpi) ---------------------------------------------------
+# Clerical review is a role duty, not a relationship to the child: these answers depend on the
+# role alone (mpi/policies.py), so they are checked under every relationship state to prove it.
+MPI_VIEW = {Role.MASH_PRACTITIONER, Role.MASH_MANAGER, Role.IG_OFFICER}
+MPI_DECIDE = {Role.MASH_PRACTITIONER, Role.MASH_MANAGER}
+MPI_UNMERGE = {Role.MASH_MANAGER}
+
+
+def _mpi_person(ctx: Ctx, given: str, dob: str) -> Person:
+    """A fresh record with no relationships, written directly (not through intake) so the
+    linkage engine cannot link it to anyone: the review rows must not depend on its model."""
+    with transaction.atomic():
+        return person_row_create(given_name=given, family_name=ctx.person.given_name,
+                                 date_of_birth=date.fromisoformat(dob), sex="U", at=NOW,
+                                 source_agency="notts-police")
+
+
+def _review(ctx: Ctx) -> ReviewItem:
+    """An open review item between two of the role's own fresh records (made once)."""
+    source = f"matrix:{ctx.person.pk}"
+    item = ReviewItem.objects.filter(source=source).first()
+    if item is None:
+        item = review_item_open(
+            incoming=_mpi_person(ctx, "Reviewcase", "2013-02-02"),
+            candidate=_mpi_person(ctx, "Candidatecase", "2014-06-07"),
+            match_weight=9.5, match_probability=0.93, comparison=[], model_version="matrix",
+            source=source)
+    assert item is not None
+    return item
+
+
+def _merge(ctx: Ctx) -> PersonMerge:
+    reason = f"matrix:{ctx.person.pk}"
+    merge = PersonMerge.objects.filter(reason=reason).first()
+    if merge is None:
+        merge = person_merge(actor=None, survivor=_mpi_person(ctx, "Survivorcase", "2015-08-09"),
+                             merged=_mpi_person(ctx, "Mergedcase", "2016-10-11"), reason=reason)
+    return merge
+
+
+def _mpi(who: Who, allowed: set[str], yes: int, seen: int | None = None) -> int:
+    """``yes`` for the allowed roles; ``seen`` for roles that may look but not act; else 404."""
+    if who.role in allowed:
+        return yes
+    return seen if seen is not None and who.role in MPI_VIEW else 404
+
 ROWS: dict[str, Row] = {
     "healthz": Row("GET", lambda c: "/healthz", lambda w: 200, stateless=True),
     # OPTIONS runs the same authentication and permission gate as GET without generating the
@@ -181,6 +230,30 @@ ROWS: dict[str, Row] = {
         web(lambda w: 302 if w.sees_alert and ACK in w.acts else 404),
         body=lambda c: {"information_shared": INFO, "outcome": "noted"},
     ),
+    "web:my_alerts": Row(
+        "GET", lambda c: "/alerts/mine?status=all", web(lambda w: 200 if QUEUE in w.acts else 403),
+        # The matrix's alerts are assigned to nobody, so no one's personal queue lists them.
+        shows=(lambda c: f'href="/alerts/{c.alert.pk}"', lambda w: False),
+    ),
+    "web:alert_assign": Row(
+        "POST", lambda c: f"/alerts/{c.alert.pk}/assign",
+        web(lambda w: 302 if w.sees_alert and ACK in w.acts else 404), body=lambda c: {},
+    ),
+    # No team chosen: refused as a form error where the actor may act, otherwise not found.
+    "web:alert_reroute": Row(
+        "POST", lambda c: f"/alerts/{c.alert.pk}/reroute",
+        web(lambda w: 400 if w.sees_alert and ACK in w.acts else 404),
+        body=lambda c: {"reason": "wrong team"},
+    ),
+    "web:alert_escalate": Row(
+        "POST", lambda c: f"/alerts/{c.alert.pk}/escalate",
+        # 400 where the team has no manager to escalate to.
+        web(lambda w: {302, 400} if w.sees_alert and ACK in w.acts else 404),
+        body=lambda c: {"reason": "needs a decision now"},
+    ),
+    "web:rules": Row("GET", lambda c: "/rules",
+                     web(lambda w: 403 if w.role == Role.AGENCY_SYSTEM else 200),
+                     stateless=True),
     # The same answers for a child that does not exist: nothing reveals existence.
     "web:person missing": Row("GET", lambda c: f"/people/{MISSING}", web(lambda w: 404),
                               stateless=True),
@@ -193,8 +266,40 @@ ROWS: dict[str, Row] = {
         web(lambda w: 404 if BG in w.acts else 403), stateless=True,
         body=lambda c: {"reason": REASON},
     ),
+    "web:review_queue": Row(
+        "GET", lambda c: (_review(c), "/match-reviews")[1],
+        web(lambda w: 200 if w.role in MPI_VIEW else 403), stateless=True,
+        shows=(lambda c: f'href="/match-reviews/{_review(c).pk}"', lambda w: True),
+    ),
+    "web:review_item": Row("GET", lambda c: f"/match-reviews/{_review(c).pk}",
+                           web(lambda w: _mpi(w, MPI_VIEW, 200))),
+    "web:review_decide": Row(
+        "POST", lambda c: f"/match-reviews/{_review(c).pk}/decision",
+        web(lambda w: _mpi(w, MPI_DECIDE, 302, seen=403)),
+        body=lambda c: {"decision": "accept", "notes": "Same child: matrix."},
+    ),
+    "web:merge": Row("GET", lambda c: f"/merges/{_merge(c).pk}",
+                     web(lambda w: _mpi(w, MPI_VIEW, 200))),
+    "web:merge_undo": Row(
+        "POST", lambda c: f"/merges/{_merge(c).pk}/undo",
+        web(lambda w: _mpi(w, MPI_UNMERGE, 302, seen=403)),
+        body=lambda c: {"reason": "Different children: matrix."},
+    ),
+    "web:review_item missing": Row("GET", lambda c: f"/match-reviews/{MISSING}",
+                                   web(lambda w: 404), stateless=True),
+    "web:review_decide missing": Row(
+        "POST", lambda c: f"/match-reviews/{MISSING}/decision", web(lambda w: 404),
+        stateless=True, body=lambda c: {"decision": "reject", "notes": "Different."},
+    ),
+    "web:merge missing": Row("GET", lambda c: f"/merges/{MISSING}", web(lambda w: 404),
+                             stateless=True),
+    "web:merge_undo missing": Row("POST", lambda c: f"/merges/{MISSING}/undo",
+                                  web(lambda w: 404), stateless=True,
+                                  body=lambda c: {"reason": "Different."}),
     "web:alert missing": Row("GET", lambda c: f"/alerts/{MISSING}", web(lambda w: 404),
                              stateless=True),
+    "web:alert_assign missing": Row("POST", lambda c: f"/alerts/{MISSING}/assign",
+                                    web(lambda w: 404), stateless=True, body=lambda c: {}),
     "web:alert_acknowledge missing": Row(
         "POST", lambda c: f"/alerts/{MISSING}/acknowledge", web(lambda w: 404), stateless=True,
         body=lambda c: {"information_shared": INFO},
@@ -238,7 +343,7 @@ def _child(borough: Borough, index: int) -> Person:
         "type": "person.registered", "occurred_at": "2025-03-01T09:00:00+00:00",
         "source": {"agency": "notts-police", "record": f"REG-{index}"},
         "subject": {"given_name": f"Matrix{chr(65 + index)}", "family_name": "Testchild",
-                    "date_of_birth": "2012-01-01"},
+                    "date_of_birth": "2012-03-04"},
         "data": {},
     }).result
     assert result["person_created"]
@@ -274,7 +379,7 @@ def _relate(state: str, user: User, ctx: Ctx, borough: Borough) -> None:
             "type": "person.registered", "occurred_at": "2025-03-02T09:00:00+00:00",
             "source": {"agency": code, "record": f"SUP-{person.pk}"},
             "subject": {"given_name": person.given_name, "family_name": person.family_name,
-                        "date_of_birth": "2012-01-01"},
+                        "date_of_birth": "2012-03-04"},
             "data": {},
         })
     elif state in ("break_glass_open", "break_glass_expired") and BG in acts:

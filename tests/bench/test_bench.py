@@ -37,7 +37,7 @@ def test_bench_intake_prints_one_json_object_and_leaves_the_database_untouched(
     assert report["audit_chain_intact"] is True
     assert report["audit_records"] > 60  # one per event, plus the organisation's set-up
     assert 0 < report["people"] < 60  # repeats matched people already in the index
-    assert report["alerts"] > 0 and report["clocks"] == report["alerts"]
+    assert report["alerts"] > 0 and report["clocks"] > 0
     assert report["memory"]["samples"] and report["memory"]["peak_rss_mb"] > 0
     assert "service:" in err.getvalue()  # progress goes to stderr
     after = (Event.objects.count(), AuditRecord.objects.count(), Person.objects.count())

@@ -30,8 +30,8 @@ def test_golden_hour_flow(site: Site) -> None:
     ) == "960px"
     assert page.evaluate("document.body.classList.contains('govuk-frontend-supported')")
 
-    page.get_by_role("navigation", name="Menu").get_by_role("link", name="Alerts").click()
-    expect(page.get_by_role("heading", level=1)).to_have_text("Alerts")
+    page.get_by_role("navigation", name="Menu").get_by_role("link", name="Team alerts").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Team alerts")
     timer = page.get_by_role("timer").first
     expect(timer).to_have_attribute("aria-live", "off")
     first = timer.inner_text()

@@ -10,12 +10,15 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 
+from reachable.rules.registry import all_rules
 from tests.scenarios.conftest import SCENARIO_DIR, Replayed
 
 Replay = Callable[..., Replayed]
 Write = Callable[[str, str], Path]
 
-SHIPPED = sorted(SCENARIO_DIR.glob("*.yaml"))
+SHIPPED = sorted(SCENARIO_DIR.rglob("*.yaml"))
+RULE_SCENARIOS = SCENARIO_DIR / "rules"  # one or more per rule: rules/<rule-id>[-story].yaml
+GOLDEN_HOUR = sorted(RULE_SCENARIOS.glob("golden-hour-*.yaml"))
 REPORT_KEYS = {"scenario", "passed", "expectations", "unexpected_alerts", "people", "events",
                "alerts", "clocks"}
 
@@ -53,9 +56,14 @@ def story(name: str = "Test story", *, more_events: str = "", expect: str) -> st
 
 
 def test_scenarios_are_shipped() -> None:
-    names = {p.stem for p in SHIPPED}
-    assert {"golden-hour-met", "golden-hour-breached", "golden-hour-misspelt-subject",
-            "golden-hour-adults-not-alerted"} <= names
+    assert {p.stem for p in GOLDEN_HOUR} == {
+        "golden-hour-met", "golden-hour-breached", "golden-hour-misspelt-subject",
+        "golden-hour-adults-not-alerted"}
+    # Every file under scenarios/rules/ is named after the rule it shows.
+    ids = {rule.id for rule in all_rules()}
+    misnamed = [p.name for p in sorted(RULE_SCENARIOS.glob("*.yaml"))
+                if not any(p.stem == i or p.stem.startswith(f"{i}-") for i in ids)]
+    assert misnamed == []
 
 
 @pytest.mark.parametrize("path", SHIPPED, ids=[p.stem for p in SHIPPED])
@@ -70,7 +78,7 @@ def test_shipped_scenario_passes(replay: Replay, path: Path) -> None:
 
 
 def test_report_shape_matches_the_brief(replay: Replay) -> None:
-    report = replay(SCENARIO_DIR / "golden-hour-met.yaml").report
+    report = replay(RULE_SCENARIOS / "golden-hour-met.yaml").report
     assert set(report) == REPORT_KEYS
     assert report["scenario"].startswith("Golden hour met")
     assert report["events"] == 3
@@ -86,14 +94,15 @@ def test_report_shape_matches_the_brief(replay: Replay) -> None:
 
 
 def test_several_files_print_one_line_each(replay: Replay) -> None:
-    result = replay(*SHIPPED)
+    # Each shipped file is replayed on its own above; here a few are enough to show the format.
+    result = replay(*GOLDEN_HOUR)
     assert result.status == 0
-    assert [r["passed"] for r in result.reports] == [True] * len(SHIPPED)
-    assert len({r["scenario"] for r in result.reports}) == len(SHIPPED)
+    assert [r["passed"] for r in result.reports] == [True] * len(GOLDEN_HOUR)
+    assert len({r["scenario"] for r in result.reports}) == len(GOLDEN_HOUR)
 
 
 def test_breach_escalates_at_75_percent_then_breaches(replay: Replay) -> None:
-    report = replay(SCENARIO_DIR / "golden-hour-breached.yaml").report
+    report = replay(RULE_SCENARIOS / "golden-hour-breached.yaml").report
     clock = report["expectations"][1]
     assert clock["met"] is True
     # booked 19:30, escalated at 75 % of the hour, breached at the deadline
@@ -308,7 +317,7 @@ def test_one_invalid_file_stops_the_run_before_anything_replays(
     replay: Replay, write_scenario: Write
 ) -> None:
     bad = write_scenario("bad.yaml", "name: x\n")
-    result = replay(SCENARIO_DIR / "golden-hour-met.yaml", bad)
+    result = replay(RULE_SCENARIOS / "golden-hour-met.yaml", bad)
     assert result.status == 2
     assert result.reports == []
     assert f"{bad}:1: 'start' is missing" in result.stderr

@@ -87,3 +87,45 @@ class Notification(models.Model):
 
     def __str__(self) -> str:
         return self.subject
+
+
+class EmailStatus(models.TextChoices):
+    PENDING = "pending", "Waiting to be sent"
+    SENT = "sent", "Sent"
+    FAILED = "failed", "Gave up after the last attempt"
+
+
+class EmailOutbox(models.Model):
+    """An email owed to a professional: the transactional outbox behind ``Notification``.
+
+    Written in the same transaction as its notification, so an email exists exactly when the
+    change it describes committed. Workers claim rows with a lease (a conditional UPDATE that
+    sets ``lease_token``), send, and mark them sent; a failure backs off exponentially until
+    ``attempts`` reaches the limit. Delivery is at least once: the stable ``Message-ID``
+    derived from the row's id lets a mail system drop the duplicate of a message re-sent after
+    a crash between sending and marking (decision record 0008).
+    """
+
+    notification = models.OneToOneField(Notification, on_delete=models.CASCADE,
+                                        related_name="email")
+    to = models.EmailField(help_text="the recipient's address when the notification was made")
+    status = models.CharField(max_length=10, choices=EmailStatus.choices,
+                              default=EmailStatus.PENDING)
+    created_at = models.DateTimeField()
+    next_attempt_at = models.DateTimeField(help_text="not to be tried before this time")
+    attempts = models.PositiveIntegerField(default=0,
+                                           help_text="claims so far (each claim is one try)")
+    lease_token = models.CharField(max_length=32, blank=True, default="",
+                                   help_text="the claim that holds the row")
+    leased_until = models.DateTimeField(null=True, blank=True,
+                                        help_text="the claim may be taken over after this")
+    last_error = models.TextField(blank=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["status", "next_attempt_at"]),
+                   models.Index(fields=["lease_token"])]
+        ordering = ["id"]
+
+    def __str__(self) -> str:
+        return f"email {self.pk} ({self.status})"

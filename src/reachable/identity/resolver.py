@@ -1,19 +1,29 @@
 """Which person is this? The one function that turns an agency's description of a subject into
-a person in the index.
+a person in the index, inside the intake transaction.
 
-First pass (deterministic): a strong identifier match, else exact name + date of birth, else a
-new person. The probabilistic linkage engine replaces the body of ``resolve_subject`` without
-changing its contract.
+Deterministic first: a strong identifier (NHS number, UPN, PNC id, local child id scoped to
+its issuer) links at once. Otherwise the subject's blocking keys fetch candidate profiles from
+the index (one indexed query), the saved Splink model scores only those candidates in pure
+Python (``scorer``), and ``decisions.decide`` turns the best weight into auto-link, review (a
+new person plus a review item against the best candidate) or a new person. Every resolution
+writes a ``LinkDecision`` naming the model version, and the subject's description becomes a
+match profile with blocking keys so later records find this person.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import datetime
 from typing import Any
 
 from django.db.models import Q
 
+from reachable.identity.decisions import Candidate, Kind, Outcome, decide
+from reachable.identity.features import Record, features
+from reachable.identity.models import LinkDecision
+from reachable.identity.modelstore import active_scorer, thresholds
+from reachable.identity.profiles import candidates_for, profile_add
+from reachable.identity.scorer import Scorer
 from reachable.people.models import Identifier, IdentifierKind, Person
 from reachable.people.records import (
     address_row_add,
@@ -21,7 +31,6 @@ from reachable.people.records import (
     name_row_add,
     person_row_create,
 )
-from reachable.people.validators import name_key
 
 STRONG_IDENTIFIERS = (
     (IdentifierKind.NHS, "nhs_number"),
@@ -35,7 +44,15 @@ STRONG_IDENTIFIERS = (
 class Resolution:
     person: Person
     created: bool
-    matched_on: str  # "nhs_number", "upn", ..., "name_and_dob", or "new"
+    # "nhs_number", "upn", ... (deterministic); "name_and_dob" (linked by the model on an exact
+    # name and date of birth); "probabilistic" (linked by the model otherwise); "new"
+    matched_on: str
+    decision: str = Kind.NEW  # deterministic | auto_link | review | new
+    match_weight: float | None = None
+    match_probability: float | None = None
+    model_version: str = ""
+    review_candidate_id: int | None = None  # the best candidate, when sent for review
+    guard: str = ""  # why a high score was held back for review
 
 
 def _issuer(kind: str, agency_code: str) -> str:
@@ -62,30 +79,52 @@ def _match_identifier(held: dict[str, Identifier]) -> tuple[Person, str] | None:
     return None
 
 
-def _match_name_and_dob(key: str, dob: date | None) -> Person | None:
-    if not key or dob is None:
-        return None
-    person = Person.objects.filter(name_key=key, date_of_birth=dob).order_by("id").first()
-    if person is not None:
-        return person
-    # Also a known alias of someone (an earlier agency's spelling).
-    return Person.objects.filter(names__name_key=key, date_of_birth=dob).order_by("id").first()
+def _known_distinct(a: int, b: int) -> bool:
+    from reachable.mpi.selectors import pair_known_distinct  # the MPI sits below identity
+
+    return pair_known_distinct(a, b)
 
 
-def resolve_subject(*, subject: dict[str, Any], agency_code: str, at: datetime) -> Resolution:
-    """Find or create the person; record any new names, identifiers and address on them."""
+def _match_model(scorer: Scorer, f: Record) -> Outcome:
+    scored = []
+    for row in candidates_for(f):
+        profile = scorer.with_tf(row)
+        scored.append(Candidate(row["person_id"], scorer.score(f, profile), profile))
+    return decide(scorer=scorer, incoming=f, scored=scored, thresholds=thresholds(),
+                  known_distinct=_known_distinct)
+
+
+def _exact_name_and_dob(f: Record, profile: Record) -> bool:
+    return all(f.get(c) is not None and f.get(c) == profile.get(c)
+               for c in ("forename", "surname", "dob"))
+
+
+def resolve_subject(*, subject: dict[str, Any], agency_code: str, at: datetime,
+                    source: str = "") -> Resolution:
+    """Find or create the person; record any new names, identifiers and address on them.
+
+    ``source`` names the incoming record on the link decision (``event:<agency>:<record>``);
+    it defaults to the agency.
+    """
     given = subject.get("given_name") or ""
     family = subject.get("family_name") or ""
     dob = subject.get("date_of_birth")
+    scorer = active_scorer()
+    f = scorer.with_tf(features(subject))
     held = _held_identifiers(subject, agency_code)
     hit = _match_identifier(held)
+    outcome: Outcome | None = None
     if hit is not None:
         person, matched_on = hit
         created = False
     else:
-        person_by_name = _match_name_and_dob(name_key(given, family), dob)
-        if person_by_name is not None:
-            person, matched_on, created = person_by_name, "name_and_dob", False
+        outcome = _match_model(scorer, f)
+        best = outcome.best
+        if outcome.decision == Kind.AUTO_LINK and best is not None:
+            person = Person.objects.get(pk=best.person_id)
+            matched_on = ("name_and_dob" if _exact_name_and_dob(f, best.profile)
+                          else "probabilistic")
+            created = False
         else:
             person = person_row_create(
                 given_name=given, family_name=family, date_of_birth=dob,
@@ -93,7 +132,44 @@ def resolve_subject(*, subject: dict[str, Any], agency_code: str, at: datetime) 
             )
             matched_on, created = "new", True
     _enrich(person, subject, agency_code, at, created, held)
-    return Resolution(person=person, created=created, matched_on=matched_on)
+    profile_add(person=person, f=f, at=at)
+    resolution = Resolution(
+        person=person, created=created, matched_on=matched_on,
+        decision=Kind.DETERMINISTIC if outcome is None else outcome.decision,
+        match_weight=None if outcome is None else outcome.weight,
+        match_probability=None if outcome is None else outcome.probability,
+        model_version=scorer.version,
+        review_candidate_id=(outcome.best.person_id if outcome is not None
+                             and outcome.decision == Kind.REVIEW and outcome.best else None),
+        guard="" if outcome is None else outcome.guard,
+    )
+    source = source or f"event:{agency_code}"
+    LinkDecision.objects.create(
+        person=person, candidate_id=resolution.review_candidate_id, source=source[:200],
+        agency_code=agency_code, decision=resolution.decision, matched_on=matched_on,
+        match_weight=resolution.match_weight, match_probability=resolution.match_probability,
+        model_version=scorer.version, created_at=at)
+    if outcome is not None and outcome.decision == Kind.REVIEW and outcome.best is not None:
+        review_open(scorer=scorer, incoming=person, incoming_features=f, outcome=outcome,
+                    source=source)
+    return resolution
+
+
+def review_open(*, scorer: Scorer, incoming: Person, incoming_features: Record,
+                outcome: Outcome, source: str) -> None:
+    """Ask the master person index's reviewers whether the new person is the candidate."""
+    from reachable.mpi.services import review_item_open  # the MPI sits below identity
+
+    best = outcome.best
+    assert best is not None
+    comparison = [r.as_dict() for r in scorer.explain(incoming_features, best.profile)]
+    if outcome.guard:
+        comparison.append({"field": "safeguard", "level": outcome.guard,
+                           "agreement": "disagree", "bayes_factor": 1.0, "match_weight": 0.0,
+                           "left": "", "right": ""})
+    review_item_open(incoming=incoming, candidate=Person.objects.get(pk=best.person_id),
+                     match_weight=best.weight, match_probability=outcome.probability or 0.0,
+                     comparison=comparison, model_version=scorer.version, source=source)
 
 
 def _enrich(person: Person, subject: dict[str, Any], agency_code: str, at: datetime,

@@ -321,10 +321,15 @@ def _accept(*, actor: User | None, agency: Agency, envelope: ValidEnvelope, dige
                    for c in evaluation.clocks],
         "clocks_met": [{"id": c.pk, "rule": c.rule_id} for c in evaluation.met_clocks],
     }
+    if evaluation.changed_clocks:
+        result["clocks_changed"] = [{"id": c.pk, "rule": c.rule_id, "status": c.status}
+                                    for c in evaluation.changed_clocks]
+    if evaluation.agenda:
+        result["agenda"] = [{"id": a.pk, "meeting": a.meeting} for a in evaluation.agenda]
     detail = {"type": envelope.type, "source": [agency.code, envelope.source_record],
               **{k: v for k, v in result.items() if k != "event"}}
-    if projected:
-        detail["changed"] = projected
+    if projected or evaluation.state_changes:
+        detail["changed"] = projected + evaluation.state_changes
     if session is not None and session.defer_results:
         event.result = result  # written with the rest of the batch, same transaction
         session.results.append(event)

@@ -24,6 +24,10 @@ class Person(models.Model):
     sex = models.CharField(max_length=1, choices=Sex.choices, default=Sex.UNKNOWN)
     died_on = models.DateField(null=True, blank=True)
     created_at = models.DateTimeField()
+    # Set while this record is merged into another (the master person index, ``reachable.mpi``,
+    # owns it): such a person is hidden from search and lookups lead to the survivor.
+    merged_into = models.ForeignKey("self", null=True, blank=True, on_delete=models.PROTECT,
+                                    related_name="merged_from")
 
     class Meta:
         indexes = [models.Index(fields=["name_key", "date_of_birth"])]

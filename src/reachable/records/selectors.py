@@ -25,6 +25,7 @@ from reachable.chronology.models import Event
 from reachable.core import clock
 from reachable.core.errors import NotFound
 from reachable.intake.vocabulary import SENSITIVE_FIELDS
+from reachable.mpi.selectors import current_person_id
 from reachable.organisations.models import User
 from reachable.people.models import Identifier, Person, PersonName, parse_person_ref
 from reachable.people.validators import name_key, normalise_nhs_number, normalise_upn
@@ -61,8 +62,11 @@ def people_search(*, actor: User, query: str) -> list[Person]:
     text = (query or "").strip()
     if not text:
         return []
-    people = PersonPolicy.visible_people(actor)
+    # A record merged into another is not listed; its P-ref finds the survivor (reachable.mpi).
+    people = PersonPolicy.visible_people(actor).filter(merged_into__isnull=True)
     ref = parse_person_ref(text) if text.upper().startswith("P-") else None
+    if ref is not None:
+        ref = current_person_id(ref)
     dob = _parse_date(text)
     identifiers = _identifier_match(text)
     if ref is not None:

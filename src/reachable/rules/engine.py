@@ -1,29 +1,69 @@
 """Evaluating rules for an accepted event, inside the intake transaction.
 
-First the event may *meet* open clocks it closes; then every rule it triggers is checked and
-its effects (alert, clock) are written. Teams receive a relationship to the child with the
-alert, so the team that must act can open the record.
+In order: the event updates the child's derived state (``childstate``); it meets, stops,
+pauses or resumes the open clocks it closes; then every rule it triggers is checked against
+the people it is about and its effects (alert or prompt per route, agenda item, clocks) are
+written. Teams receive a relationship to the child with the alert, so the team that must act
+can open the record. Duplicate suppression is a unique constraint: the same rule for the same
+child, trigger and route never alerts twice, even when two processes race.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 
-from reachable.access.models import GrantReason
+from django.db import IntegrityError, transaction
+
+from reachable.access.models import AccessGrant, GrantReason
 from reachable.access.services import relationship_grant
+from reachable.childstate.state import state_apply
 from reachable.chronology.models import Event
 from reachable.core import clock
-from reachable.organisations.models import Team
+from reachable.organisations.models import Team, TeamKind, User
 from reachable.people.models import Person
-from reachable.rules.calendar import deadline_after, escalation_point
-from reachable.rules.models import Alert, Clock, ClockStatus
+from reachable.rules.calendar import ClockUnit, deadline_after, escalation_point
+from reachable.rules.models import (
+    AgendaItem,
+    Alert,
+    AlertKind,
+    AlertStatus,
+    Clock,
+    ClockStatus,
+)
 from reachable.rules.registry import (
+    ClockSpec,
+    ClockStart,
+    Effect,
     Rule,
     RuleContext,
-    all_rules,
+    clock_event_types,
     get_rule,
     rules_triggered_by,
 )
+
+# Routes that are roles rather than team kinds, and the team kind that holds them when the
+# child has nobody in that role.
+ROLE_ROUTES = {"allocated_worker", "csc_manager", "service_manager", "requested_agency",
+               "action_owner"}
+ROUTE_TEAM_KIND = {
+    "cp_chairs": TeamKind.IRO,  # conference chairs sit in the IRO / safeguarding unit
+    "iro_manager": TeamKind.IRO,
+    "admissions": TeamKind.EDUCATION,
+    "lac_nurse": TeamKind.HEALTH,
+    "placement_team": TeamKind.SOCIAL_WORK,
+}
+
+
+def route_team_kind(route: str) -> str:
+    """The team kind whose queue receives a route's alerts when nobody more specific can."""
+    if route in ("allocated_worker", "csc_manager", "service_manager"):
+        return TeamKind.SOCIAL_WORK
+    if route == "requested_agency":
+        return TeamKind.MASH
+    if route == "action_owner":
+        return TeamKind.EXPLOITATION
+    return ROUTE_TEAM_KIND.get(route, route)
 
 
 @dataclass
@@ -31,72 +71,277 @@ class Evaluation:
     alerts: list[Alert] = field(default_factory=list)
     clocks: list[Clock] = field(default_factory=list)
     met_clocks: list[Clock] = field(default_factory=list)
+    changed_clocks: list[Clock] = field(default_factory=list)
+    agenda: list[AgendaItem] = field(default_factory=list)
+    state_changes: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Destination:
+    team: Team | None
+    assignee: User | None = None
 
 
 def team_for_route(route: str) -> Team | None:
     """The home authority's team for a route (a team kind); the first by code if several."""
-    return Team.objects.filter(kind=route).order_by("code").first()
+    return Team.objects.filter(kind=route_team_kind(route)).order_by("code").first()
 
 
-def close_clocks(*, person: Person, closing: str, at: object, alert: Alert | None = None
-                 ) -> list[Clock]:
-    """Mark open clocks met by ``closing`` (an event type or an acknowledgement)."""
-    if not any(r.clock is not None and closing in r.clock.met_by for r in all_rules()):
-        return []  # no rule's clock is met by this: nothing to look up
-    candidates = Clock.objects.filter(person=person, status=ClockStatus.OPEN)
+def _allocated_worker(person: Person) -> User | None:
+    grant = (AccessGrant.objects.filter(person=person, reason=GrantReason.ALLOCATED_WORKER,
+                                        ended_at__isnull=True, user__isnull=False)
+             .select_related("user__team").order_by("-started_at").first())
+    return grant.user if grant is not None else None
+
+
+def _case_team(person: Person) -> Team | None:
+    grant = (AccessGrant.objects.filter(person=person, reason=GrantReason.TEAM_CASE,
+                                        ended_at__isnull=True, team__isnull=False)
+             .select_related("team").order_by("-started_at").first())
+    return grant.team if grant is not None else None
+
+
+def route_destinations(route: str, ctx: RuleContext, key_data: dict[str, str]
+                       ) -> Destination:
+    """Where an alert on ``route`` goes: a team queue, and a person's queue where there is one.
+
+    Role routes fall back to a team so nothing is routed to nobody: the allocated worker's
+    alert goes to the child's case team, or to the social work team, or to the MASH.
+    """
+    person = ctx.person
+    if route == "allocated_worker":
+        worker = _allocated_worker(person)
+        if worker is not None:
+            return Destination(worker.team or _case_team(person), worker)
+        return Destination(_case_team(person) or team_for_route(TeamKind.SOCIAL_WORK)
+                           or team_for_route(TeamKind.MASH))
+    if route in ("csc_manager", "service_manager"):
+        worker = _allocated_worker(person)
+        team = (worker.team if worker is not None and worker.team else None) or \
+            _case_team(person) or team_for_route(TeamKind.SOCIAL_WORK)
+        return Destination(team, team.manager if team is not None else None)
+    if route == "iro_manager":
+        team = team_for_route(route)
+        return Destination(team, team.manager if team is not None else None)
+    if route in ("requested_agency", "action_owner"):
+        code = key_data.get("owner") or str(ctx.data.get("to_agency") or "")
+        team = Team.objects.filter(code=code).first() if code else None
+        if team is None and code:
+            team = Team.objects.filter(agency__code=code).order_by("code").first()
+        fallback = TeamKind.MASH if route == "requested_agency" else TeamKind.EXPLOITATION
+        return Destination(team or team_for_route(fallback))
+    return Destination(team_for_route(route))
+
+
+def _closing_matches(spec: ClockSpec, clk: Clock, event: Event) -> bool:
+    """A clock keyed by e.g. a request id is closed only by the event about that request."""
+    if spec.match_key is not None and clk.key:
+        return spec.match_key(event) == clk.key
+    if not (spec.match and clk.key):
+        return True
+    return str((event.data or {}).get(spec.match) or "") == clk.key
+
+
+def close_clocks(*, person: Person, closing: str, at: datetime, alert: Alert | None = None,
+                 event: Event | None = None) -> list[Clock]:
+    """Mark open (or paused) clocks met by ``closing`` (an event type or an acknowledgement)."""
+    met = []
+    candidates = Clock.objects.filter(person=person,
+                                      status__in=(ClockStatus.OPEN, ClockStatus.PAUSED))
     if alert is not None:
         candidates = candidates.filter(alert=alert)
-    met = []
     for clk in candidates:
         rule = get_rule(clk.rule_id)
-        if rule is None or rule.clock is None or closing not in rule.clock.met_by:
+        spec = rule.effective_clock() if rule is not None else None
+        if spec is None or closing not in spec.met_by:
             continue
-        updated = Clock.objects.filter(pk=clk.pk, status=ClockStatus.OPEN).update(
-            status=ClockStatus.MET, met_at=at, met_by=closing
-        )
+        if event is not None and not _closing_matches(spec, clk, event):
+            continue
+        if event is not None and spec.met_if is not None and not spec.met_if(event):
+            continue
+        updated = Clock.objects.filter(
+            pk=clk.pk, status__in=(ClockStatus.OPEN, ClockStatus.PAUSED)
+        ).update(status=ClockStatus.MET, met_at=at, met_by=closing)
         if updated:
             clk.refresh_from_db()
             met.append(clk)
+            if event is not None and clk.alert_id is not None:
+                _settle_alert(clk, event)
     return met
 
 
-def _fire(rule: Rule, ctx: RuleContext) -> tuple[Alert | None, Clock | None]:
-    event = ctx.event
-    if Alert.objects.filter(rule_id=rule.id, person=ctx.person, event=event).exists():
-        return None, None
-    team = team_for_route(rule.route)
-    alert = Alert.objects.create(
-        rule_id=rule.id, person=ctx.person, event=event, team=team, route=rule.route,
-        severity=rule.severity, summary=rule.summary(ctx)[:300] or rule.title,
-        raised_at=ctx.now,
-    )
-    if team is not None:
-        reason = GrantReason.MASH_SCREENING if rule.route == "mash" else GrantReason.ALERT_ROUTED
-        relationship_grant(person=ctx.person, team=team, reason=reason, source=f"alert:{alert.pk}")
-    clk = None
-    if rule.clock is not None:
-        start = event.occurred_at
-        deadline = deadline_after(start, rule.clock.amount, rule.clock.unit)
-        clk = Clock.objects.create(
-            rule_id=rule.id, person=ctx.person, alert=alert, event=event,
-            unit=rule.clock.unit.value, amount=rule.clock.amount, started_at=start,
-            deadline=deadline,
-            escalate_at=escalation_point(start, deadline, rule.clock.escalate_fraction),
-        )
-    return alert, clk
+def _settle_alert(clk: Clock, event: Event) -> None:
+    """An alert whose work an agency's event has done leaves the queue (no one acknowledged
+    it; the event did). Alerts with other clocks still running stay."""
+    alert_id = clk.alert_id
+    assert alert_id is not None
+    if Clock.objects.filter(alert_id=alert_id,
+                            status__in=(ClockStatus.OPEN, ClockStatus.PAUSED)).exists():
+        return
+    Alert.objects.filter(pk=alert_id, status=AlertStatus.OPEN).update(
+        status=AlertStatus.ACKNOWLEDGED, acknowledged_at=event.occurred_at,
+        outcome=f"Met by {event.type} from {event.source_agency.code}")
+
+
+def _transition_clocks(event: Event) -> list[Clock]:
+    """Stop, pause or resume the person's clocks that this event affects."""
+    changed = []
+    for clk in Clock.objects.filter(person=event.person,
+                                    status__in=(ClockStatus.OPEN, ClockStatus.PAUSED)):
+        rule = get_rule(clk.rule_id)
+        spec = rule.effective_clock() if rule is not None else None
+        if spec is None or not _closing_matches(spec, clk, event):
+            continue
+        at = event.occurred_at
+        if event.type in spec.stopped_by and (spec.stop_if is None or spec.stop_if(event)):
+            won = Clock.objects.filter(pk=clk.pk, status__in=(
+                ClockStatus.OPEN, ClockStatus.PAUSED)).update(
+                status=ClockStatus.STOPPED, stopped_at=at, stopped_by=event.type)
+        elif event.type in spec.paused_by and clk.status == ClockStatus.OPEN:
+            left = max((clk.deadline - at).total_seconds(), 0.0)
+            won = Clock.objects.filter(pk=clk.pk, status=ClockStatus.OPEN).update(
+                status=ClockStatus.PAUSED, paused_at=at, remaining_seconds=left)
+        elif event.type in spec.resumed_by and clk.status == ClockStatus.PAUSED:
+            remaining = timedelta(seconds=clk.remaining_seconds or 0.0)
+            deadline = at + remaining
+            won = Clock.objects.filter(pk=clk.pk, status=ClockStatus.PAUSED).update(
+                status=ClockStatus.OPEN, paused_at=None, remaining_seconds=None,
+                deadline=deadline,
+                escalate_at=max(at, deadline - remaining * (1 - spec.escalate_fraction)))
+        else:
+            continue
+        if won:
+            clk.refresh_from_db()
+            changed.append(clk)
+    return changed
+
+
+def _grant_route(person: Person, dest: Destination, route: str, alert: Alert) -> None:
+    if dest.team is not None:
+        reason = GrantReason.MASH_SCREENING if route == "mash" else GrantReason.ALERT_ROUTED
+        relationship_grant(person=person, team=dest.team, reason=reason,
+                           source=f"alert:{alert.pk}")
+
+
+def _create_alert(rule: Rule, ctx: RuleContext, route: str, *, kind: str, key: str = "",
+                  summary: str = "", key_data: dict[str, str] | None = None) -> Alert | None:
+    """Raise one alert; None if this rule already alerted this route for this trigger."""
+    if Alert.objects.filter(rule_id=rule.id, person=ctx.person, event=ctx.event, route=route,
+                            key=key).exists():
+        return None
+    dest = route_destinations(route, ctx, key_data or {})
+    try:
+        with transaction.atomic():
+            alert = Alert.objects.create(
+                rule_id=rule.id, person=ctx.person, event=ctx.event, team=dest.team,
+                assignee=dest.assignee, route=route, kind=kind, key=key,
+                severity=rule.severity if kind == AlertKind.ALERT else "info"
+                if kind == AlertKind.PROMPT else rule.severity,
+                summary=(summary or rule.summary(ctx) or rule.title)[:300],
+                raised_at=ctx.now,
+            )
+    except IntegrityError:  # a concurrent evaluation raised it first
+        return None
+    _grant_route(ctx.person, dest, route, alert)
+    return alert
+
+
+def _start_clocks(rule: Rule, spec: ClockSpec, ctx: RuleContext, alert: Alert | None
+                  ) -> list[Clock]:
+    starts = spec.starts(ctx) if spec.starts is not None else [ClockStart()]
+    clocks = []
+    for start_spec in starts:
+        start = start_spec.start or ctx.event.occurred_at
+        amount = start_spec.amount if start_spec.amount is not None else spec.amount
+        unit = start_spec.unit or spec.unit
+        deadline = start_spec.deadline or deadline_after(start, amount, unit)
+        key = start_spec.key or (str(ctx.data.get(spec.match) or "") if spec.match else "")
+        if Clock.objects.filter(rule_id=rule.id, person=ctx.person, event=ctx.event,
+                                key=key).exists():
+            continue  # the same trigger never starts the same clock twice
+        clocks.append(Clock.objects.create(
+            rule_id=rule.id, person=ctx.person, alert=alert, event=ctx.event, key=key,
+            label=start_spec.label[:200], owner=start_spec.owner[:100],
+            unit=ClockUnit(unit).value, amount=amount,
+            started_at=start, deadline=deadline,
+            escalate_at=escalation_point(start, deadline, spec.escalate_fraction, unit),
+        ))
+    return clocks
+
+
+def _fire(rule: Rule, ctx: RuleContext, result: Evaluation) -> None:
+    lead: Alert | None = None
+    kind = AlertKind.PROMPT if Effect.PROMPT in rule.effects else AlertKind.ALERT
+    spec = rule.effective_clock()
+    breach_only = spec is not None and spec.alert_on_breach
+    if rule.raises_alert and not breach_only:
+        for route in rule.routes:
+            alert = _create_alert(rule, ctx, route, kind=kind)
+            if alert is not None:
+                result.alerts.append(alert)
+                lead = lead or alert
+    if Effect.AGENDA in rule.effects:
+        if lead is None and not rule.raises_alert:
+            # The panel's team is told the child is on its agenda (and may open the record).
+            lead = _create_alert(rule, ctx, rule.route, kind=AlertKind.AGENDA)
+            if lead is not None:
+                result.alerts.append(lead)
+        if not AgendaItem.objects.filter(meeting=rule.agenda, person=ctx.person,
+                                         discussed_at__isnull=True).exists():
+            try:
+                with transaction.atomic():
+                    result.agenda.append(AgendaItem.objects.create(
+                        meeting=rule.agenda, person=ctx.person, rule_id=rule.id, alert=lead,
+                        event=ctx.event, reason=(rule.summary(ctx) or rule.title)[:300],
+                        added_at=ctx.now))
+            except IntegrityError:
+                pass  # already on the agenda
+    if spec is not None:
+        result.clocks.extend(_start_clocks(rule, spec, ctx, lead))
+
+
+def _discuss_agenda(event: Event) -> None:
+    meeting = {"mace.discussed": "mace", "strategy_discussion.held": "strategy"}.get(event.type)
+    if meeting is None:
+        return
+    AgendaItem.objects.filter(meeting=meeting, person=event.person,
+                              discussed_at__isnull=True).update(
+        discussed_at=event.occurred_at, discussed_event=event)
 
 
 def evaluate_event(event: Event) -> Evaluation:
     result = Evaluation()
     now = clock.now()
-    result.met_clocks = close_clocks(person=event.person, closing=event.type, at=event.occurred_at)
-    ctx = RuleContext(event=event, person=event.person, now=now)
+    result.state_changes = state_apply(event)
+    if event.type in clock_event_types():
+        result.met_clocks = close_clocks(person=event.person, closing=event.type,
+                                         at=event.occurred_at, event=event)
+        result.changed_clocks = _transition_clocks(event)
+    _discuss_agenda(event)
     for rule in rules_triggered_by(event.type):
-        if not rule.condition(ctx):
-            continue
-        alert, clk = _fire(rule, ctx)
-        if alert is not None:
-            result.alerts.append(alert)
-        if clk is not None:
-            result.clocks.append(clk)
+        base = RuleContext(event=event, person=event.person, now=now)
+        people = rule.about(base) if rule.about is not None else [event.person]
+        for person in people:
+            ctx = base if person == event.person else RuleContext(event=event, person=person,
+                                                                  now=now)
+            if rule.condition(ctx):
+                _fire(rule, ctx, result)
     return result
+
+
+def breach_alert(clk: Clock) -> list[Alert]:
+    """Raise the alerts of a rule whose alert comes when its clock breaches (the sweep)."""
+    rule = get_rule(clk.rule_id)
+    spec = rule.effective_clock() if rule is not None else None
+    if rule is None or spec is None or not spec.alert_on_breach:
+        return []
+    ctx = RuleContext(event=clk.event, person=clk.person, now=clock.now())
+    key_data = {"owner": clk.owner} if clk.owner else {}
+    raised = []
+    for route in rule.routes:
+        alert = _create_alert(rule, ctx, route, kind=AlertKind.ALERT, key=clk.key,
+                              summary=f"Overdue: {clk.label}" if clk.label else "",
+                              key_data=key_data)
+        if alert is not None:
+            raised.append(alert)
+    return raised

@@ -1,5 +1,5 @@
-"""Who may see and act on which alerts: the team it is routed to (members and manager), and
-only for children the member may open."""
+"""Who may see and act on which alerts: the team it is routed to (members and manager) and the
+person it is assigned to, and only for children they may open."""
 
 from __future__ import annotations
 
@@ -16,10 +16,15 @@ class AlertPolicy:
     def visible_alerts(actor: User) -> QuerySet[Alert]:
         if not has_activity(actor, Activity.VIEW_TEAM_QUEUE):
             return Alert.objects.none()
-        teams = Q(team__manager=actor)
+        teams = Q(team__manager=actor) | Q(assignee=actor)
         if actor.team_id:
             teams |= Q(team_id=actor.team_id)
         return Alert.objects.filter(teams, person__in=PersonPolicy.visible_people(actor))
+
+    @staticmethod
+    def can_act(actor: User, alert: Alert) -> bool:
+        """Assign, re-route or escalate: the same people who may acknowledge it."""
+        return AlertPolicy.can_acknowledge(actor, alert)
 
     @staticmethod
     def can_acknowledge(actor: User, alert: Alert) -> bool:

@@ -29,12 +29,13 @@ from reachable.intake.schemas import validate_envelope
 from reachable.intake.vocabulary import EVENT_TYPES
 from reachable.organisations.models import AgencyKind, TeamKind
 from reachable.people.validators import normalise_nhs_number, normalise_postcode
+from reachable.rules.engine import route_team_kind
 from reachable.rules.registry import all_rules, get_rule
 
 DEFAULT_RUN_ON = timedelta(days=7)
 DEFAULT_INFORMATION_SHARED = "Custody record and known history shared with the MASH (replay)."
 ACTIONS = ("ack",)
-CLOCK_STATUSES = ("met", "breached", "open")
+CLOCK_STATUSES = ("met", "breached", "open", "paused", "stopped")
 IDENTIFIER_KEYS = ("nhs_number", "upn", "pnc_id", "local_child_id")
 
 _TOP_KEYS = {"name", "source", "start", "end", "area", "people", "events", "expect"}
@@ -402,8 +403,9 @@ class _Checker:
             if (e := self._expectation(raw, f"expect[{i}]", i)) is not None
         ]
         for rule in all_rules():  # the home authority has the teams the rules route to
-            if rule.route in TeamKind.values:
-                self.teams.setdefault(rule.route, rule.route)
+            for route in rule.routes:
+                kind = route_team_kind(route)
+                self.teams.setdefault(kind, kind)
         if start is None:
             return None
         last = steps[-1].at if steps else start

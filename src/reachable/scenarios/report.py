@@ -187,6 +187,10 @@ class Judge:
                       if clk.met_at else ", met")
         elif clk.status == ClockStatus.BREACHED:
             story += f", breached at {_iso(clk.breached_at)}"
+        elif clk.status == ClockStatus.STOPPED:
+            story += f", stopped at {_iso(clk.stopped_at)} by {clk.stopped_by}"
+        elif clk.status == ClockStatus.PAUSED:
+            story += f", paused at {_iso(clk.paused_at)}"
         else:
             story += ", still running"
         return story
@@ -224,6 +228,9 @@ def report_build(scenario: Scenario, action_failures: list[dict[str, Any]]) -> d
     expectations += action_failures
     statuses = {status: Clock.objects.filter(status=status).count()
                 for status in (ClockStatus.MET, ClockStatus.BREACHED, ClockStatus.OPEN)}
+    for extra in (ClockStatus.PAUSED, ClockStatus.STOPPED):  # shown only when they happened
+        if count := Clock.objects.filter(status=extra).count():
+            statuses[extra] = count
     return {
         "scenario": scenario.name,
         "passed": all(item["met"] for item in expectations),

@@ -26,6 +26,19 @@ class AcknowledgeForm(forms.Form):
     outcome = forms.CharField(required=False, max_length=2000, strip=True)
 
 
+class AssignForm(forms.Form):
+    assignee = forms.IntegerField(required=False)
+
+
+class RerouteForm(forms.Form):
+    team = forms.IntegerField(required=False)
+    reason = forms.CharField(required=False, max_length=2000, strip=True)
+
+
+class EscalateForm(forms.Form):
+    reason = forms.CharField(required=False, max_length=2000, strip=True)
+
+
 class BreakGlassForm(forms.Form):
     reason = forms.CharField(required=False, max_length=2000, strip=True)
 

@@ -4,7 +4,6 @@ ValidationFailed -> the form again with a GOV.UK error summary and status 400.""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 from django.contrib import messages
@@ -19,9 +18,10 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from reachable.access.policies import Activity, PersonPolicy, has_activity
 from reachable.access.services import break_glass_open
 from reachable.core.errors import NotFound, PermissionDenied, ValidationFailed
+from reachable.mpi.selectors import survivor_visible_to
 from reachable.organisations.models import User
-from reachable.records import selectors
-from reachable.rules.models import Alert, AlertStatus, Clock
+from reachable.records import queues, selectors
+from reachable.rules.models import AlertStatus
 from reachable.rules.policies import AlertPolicy
 from reachable.rules.registry import get_rule
 from reachable.rules.services import alert_acknowledge as alert_acknowledge_service
@@ -91,6 +91,10 @@ def person(request: HttpRequest, person_id: int) -> HttpResponse:
     try:
         record = selectors.person_record(actor=actor, person_id=person_id)
     except NotFound:
+        # A merged record's P-ref leads to the survivor, for those who may open it (mpi).
+        survivor = survivor_visible_to(actor=actor, person_id=person_id)
+        if survivor is not None:
+            return redirect("web:person", person_id=survivor.pk)
         return _person_not_found(request, person_id)
     alert_ids = [a.pk for a in record.alerts]
     reachable_alerts = set(
@@ -149,40 +153,31 @@ def break_glass(request: HttpRequest, person_id: int) -> HttpResponse:
     }, status=status)
 
 
-@dataclass(frozen=True)
-class QueueRow:
-    alert: Alert
-    clock: Clock | None
-    clocks: list[Clock]
-
-
-@login_required
-@require_GET
-def queue(request: HttpRequest) -> HttpResponse:
-    actor = _actor(request)
-    _require(actor, Activity.VIEW_TEAM_QUEUE)
-    show_all = request.GET.get("status") == "all"
-    alerts = selectors.team_alert_queue(actor=actor, include_closed=show_all)
-    rows = [QueueRow(a, selectors.open_clock(a), list(a.clocks.all())) for a in alerts]
-    # Most urgent first: running clocks by deadline, then the rest in the order raised.
-    rows.sort(key=lambda r: (r.clock is None, r.clock.deadline if r.clock else r.alert.raised_at))
-    return render(request, "web/queue.html", {
-        "rows": rows, "show_all": show_all, "team": actor.team,
-    })
-
-
 def _alert_page(request: HttpRequest, alert_id: int, form: AcknowledgeForm,
-                status: int = 200) -> HttpResponse:
+                status: int = 200, action_errors: ValidationFailed | None = None
+                ) -> HttpResponse:
     try:
         detail = selectors.alert_detail(actor=_actor(request), alert_id=alert_id)
     except NotFound as exc:
         raise Http404(str(exc)) from exc
     rule = get_rule(detail.alert.rule_id)
     template = "web/_acknowledge.html" if _is_htmx(request) else "web/alert.html"
+    team_members = (list(User.objects.filter(team_id=detail.alert.team_id, is_active=True)
+                         .order_by("first_name", "last_name", "username"))
+                    if detail.alert.team_id else [])
     return render(request, template, {
         "detail": detail, "alert": detail.alert, "rule": rule, "form": form,
         "is_open": detail.alert.status == AlertStatus.OPEN,
+        "evidence": queues.alert_evidence(detail.alert),
+        "teams": queues.reroute_choices(detail.alert), "team_members": team_members,
+        "action_errors": action_errors.errors if action_errors else {},
     }, status=status)
+
+
+def alert_page_with_errors(request: HttpRequest, alert_id: int,
+                           errors: ValidationFailed) -> HttpResponse:
+    """An alert action (assign, re-route, escalate) was refused: the page with its errors."""
+    return _alert_page(request, alert_id, AcknowledgeForm(), status=400, action_errors=errors)
 
 
 @login_required

@@ -13,6 +13,8 @@ from django.utils.safestring import SafeString
 
 from reachable.access.models import GrantReason
 from reachable.access.policies import Activity, has_activity
+from reachable.mpi.policies import MatchReviewPolicy
+from reachable.organisations.models import Role
 from reachable.web import presentation
 from reachable.web.presentation import NavItem
 
@@ -32,8 +34,14 @@ def nav_items(request: HttpRequest) -> list[NavItem]:
         items.append(NavItem("Find a child", reverse("web:search"),
                              here in {"search", "person", "break_glass"}))
     if has_activity(user, Activity.VIEW_TEAM_QUEUE):
-        items.append(NavItem("Alerts", reverse("web:queue"), here in {"queue", "alert"}))
+        items.append(NavItem("Team alerts", reverse("web:queue"), here in {"queue", "alert"}))
+        items.append(NavItem("My alerts", reverse("web:my_alerts"), here == "my_alerts"))
+    if MatchReviewPolicy.can_view(user):
+        items.append(NavItem("Possible matches", reverse("web:review_queue"),
+                             here in {"review_queue", "review_item", "merge"}))
     items.append(NavItem("Notifications", reverse("web:notifications"), here == "notifications"))
+    if user.role != Role.AGENCY_SYSTEM:
+        items.append(NavItem("Rules", reverse("web:rules"), here == "rules"))
     return items
 
 

@@ -14,6 +14,8 @@ from django.core.management.base import BaseCommand, CommandParser
 from django.test.utils import override_settings
 
 from reachable.bench.intake import bench_intake
+from reachable.bench.linkage import ENTRIES, bench_linkage
+from reachable.bench.rules import add_rules_parser, run_rules_command
 from reachable.core.scratch_db import scratch_database
 
 
@@ -26,12 +28,28 @@ class Command(BaseCommand):
         intake.add_argument("--events", type=int, default=10_000,
                             help="number of synthetic events (default 10000)")
         intake.add_argument("--seed", type=int, default=42, help="random seed (default 42)")
+        linkage = sub.add_parser("linkage", help="identity resolution vs plain Splink")
+        linkage.add_argument("--only", choices=ENTRIES, help="run one entry")
+        linkage.add_argument("--size", action="append", default=[], metavar="NAME=N",
+                             help="shrink an entry (tests), e.g. synthetic-10k=500")
+        add_rules_parser(sub)
 
     def handle(self, *args: Any, **options: Any) -> None:
         def progress(message: str) -> None:
             self.stderr.write(f"bench: {message}")
             self.stderr.flush()
 
+        if options["benchmark"] == "rules":
+            self.stdout.write(json.dumps(run_rules_command(options, progress)))
+            return
+        if options["benchmark"] == "linkage":
+            sizes = {}
+            for item in options["size"]:
+                name, _, value = item.partition("=")
+                sizes[name] = int(value)
+            self.stdout.write(json.dumps(bench_linkage(only=options["only"], sizes=sizes,
+                                                       progress=progress)))
+            return
         if options["benchmark"] == "intake":
             if options["events"] < 1:
                 raise ValueError("--events must be at least 1")

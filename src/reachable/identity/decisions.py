@@ -1,0 +1,136 @@
+"""From scored candidates to a decision: deterministic, auto-link, review or new person.
+
+Shared by online resolution and the batch linker so the two can never decide differently.
+Two safeguards sit above the model's arithmetic, because their mistakes are the costly ones:
+
+- records carrying *different valid* NHS numbers are never linked automatically (each number
+  is issued to one person; a mismatch is either two people or a data error a human must see);
+- twins: a child or young person (under 25) with the same date of birth, surname and home
+  and a forename that disagrees outright, is missing ("Twin 1", "Baby Boy" are blanked) or
+  is a different real name that merely looks alike (Martyn and Mary), is exactly what twins
+  (and a false name given to police) look like. The model may score it high; a person must decide;
+- thin evidence: names and a date of birth alone, with no address or identifier on either
+  side to weigh against them, link automatically only when all three agree exactly
+  ("Zoey Smith" born the same day as "Zoe Smith" is a question for a person, not a link).
+
+A candidate a reviewer has already declared a different person from a close rival is not
+linked automatically either (``pair_known_distinct`` of the master person index).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from reachable.core import clock
+from reachable.identity.features import Record, is_valid_nhs_number
+from reachable.identity.modelstore import Thresholds
+from reachable.identity.scorer import Scorer, probability
+
+NO_LOCATION = "postcode and address are missing"
+ELSE = "All other comparisons"
+NO_FORENAME = "forename is missing"  # "Twin 1", "Baby Boy": blanked, so it cannot tell twins
+SAME_BIRTHDAY = ("Exact date of birth", "Day and month swapped")
+# The same home, or nearby: families move within a sector, and an agency may hold the old one.
+SAME_HOME = ("Same postcode and address", "Same postcode", "Same address, other postcode",
+             "Same postcode sector", "Same postcode district")
+SIMILAR_FORENAME = ("Forename Jaro-Winkler >= 0.92", "Forename Jaro-Winkler >= 0.80")
+TWIN_GUARD_AGE = 25  # twins share a home as children and young people
+NO_NHS = "nhs_number is missing"
+
+
+class Kind:
+    DETERMINISTIC = "deterministic"
+    AUTO_LINK = "auto_link"
+    REVIEW = "review"
+    NEW = "new"
+
+
+@dataclass
+class Candidate:
+    person_id: int
+    weight: float
+    profile: Record
+
+
+@dataclass
+class Outcome:
+    decision: str
+    best: Candidate | None = None
+    guard: str = ""  # why an auto-link was held back for review
+    ranked: list[Candidate] = field(default_factory=list)
+
+    @property
+    def weight(self) -> float | None:
+        return None if self.best is None else self.best.weight
+
+    @property
+    def probability(self) -> float | None:
+        return None if self.best is None else probability(self.best.weight)
+
+
+def best_per_person(scored: list[Candidate]) -> list[Candidate]:
+    """One candidate per person (their best-scoring profile), best first."""
+    best: dict[int, Candidate] = {}
+    for candidate in scored:
+        held = best.get(candidate.person_id)
+        if held is None or candidate.weight > held.weight:
+            best[candidate.person_id] = candidate
+    return sorted(best.values(), key=lambda c: (-c.weight, c.person_id))
+
+
+def _young(dob: str | None) -> bool:
+    if not dob:
+        return False
+    try:
+        born = int(dob[:4])
+    except ValueError:
+        return False
+    return clock.now().year - born < TWIN_GUARD_AGE
+
+
+def _both_known(scorer: Scorer, left: Record, right: Record) -> bool:
+    """Two similar forenames that are both names the population uses (Martyn and Mary) are
+    two names, not a typo of one (a typo is a string the population rarely shows)."""
+    floor = scorer.tf_floor["forename"]
+    return all((record.get("tf_forename") or 0.0) > floor for record in (left, right))
+
+
+def guard(scorer: Scorer, incoming: Record, candidate: Record) -> str:
+    """Why this pair must not be linked automatically, or ''."""
+    nhs_in, nhs_cand = incoming.get("nhs_number"), candidate.get("nhs_number")
+    if (nhs_in and nhs_cand and nhs_in != nhs_cand
+            and is_valid_nhs_number(nhs_in) and is_valid_nhs_number(nhs_cand)):
+        return "different_nhs_number"
+    levels = scorer.levels(incoming, candidate)
+    forenames_differ = levels["forename"] in (ELSE, NO_FORENAME) or (
+        levels["forename"] in SIMILAR_FORENAME
+        and (levels["sex"] == ELSE or _both_known(scorer, incoming, candidate)))
+    if (forenames_differ and levels["dob"] in SAME_BIRTHDAY
+            and levels["surname"] not in (ELSE, "surname is missing")
+            and levels["location"] in SAME_HOME and _young(incoming.get("dob"))):
+        return "possible_twin"
+    exact = (levels["forename"] in ("Exact forename", "Same nickname group")
+             and levels["surname"] == "Exact surname" and levels["dob"] == "Exact date of birth")
+    if not exact and levels["location"] == NO_LOCATION and levels["nhs_number"] == NO_NHS:
+        return "names_and_date_only"
+    return ""
+
+
+def decide(*, scorer: Scorer, incoming: Record, scored: list[Candidate],
+           thresholds: Thresholds,
+           known_distinct: Callable[[int, int], bool] | None = None) -> Outcome:
+    ranked = best_per_person(scored)
+    if not ranked or ranked[0].weight < thresholds.review:
+        return Outcome(Kind.NEW, ranked[0] if ranked else None, ranked=ranked)
+    best = ranked[0]
+    if best.weight < thresholds.auto_link:
+        return Outcome(Kind.REVIEW, best, ranked=ranked)
+    reason = guard(scorer, incoming, best.profile)
+    if not reason and known_distinct is not None:
+        rivals = [c for c in ranked[1:] if c.weight >= thresholds.review]
+        if any(known_distinct(best.person_id, rival.person_id) for rival in rivals):
+            reason = "known_distinct_rival"
+    if reason:
+        return Outcome(Kind.REVIEW, best, guard=reason, ranked=ranked)
+    return Outcome(Kind.AUTO_LINK, best, ranked=ranked)

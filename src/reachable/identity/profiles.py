@@ -1,0 +1,84 @@
+"""Match profiles and their blocking keys: written as people are described, read to find
+candidates.
+
+``profile_add`` runs inside the resolving transaction whenever a person gains a description
+(a new person, a new name variant, a new address): blocking keys are maintained by the
+identity code that calls ``people.records``, not by the people app. ``candidates_for`` is the
+online read: one indexed query from keys to profiles, never a scan of the index.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Any
+
+from reachable.identity.blocking import keys_for
+from reachable.identity.features import FEATURE_COLUMNS, Record
+from reachable.identity.models import BlockingKey, MatchProfile
+from reachable.people.models import Person
+
+MAX_CANDIDATE_PROFILES = 500  # a pathological key (a placeholder that slipped through) stops here
+
+
+def signature(f: Record) -> str:
+    text = "\x1f".join("" if f.get(c) is None else str(f[c]) for c in FEATURE_COLUMNS)
+    return hashlib.sha1(text.encode(), usedforsecurity=False).hexdigest()
+
+
+def _has_content(f: Record) -> bool:
+    return any(f.get(c) for c in ("forename", "surname", "dob", "postcode"))
+
+
+def profile_add(*, person: Person, f: Record, at: datetime) -> bool:
+    """Record this description of the person (once) with its blocking keys."""
+    if not _has_content(f):
+        return False
+    sig = signature(f)
+    if MatchProfile.objects.filter(person=person, signature=sig).exists():
+        return False
+    profile = MatchProfile.objects.create(
+        person=person, signature=sig, created_at=at, **{c: f.get(c) for c in FEATURE_COLUMNS})
+    BlockingKey.objects.bulk_create(BlockingKey(profile=profile, key=k) for k in keys_for(f))
+    return True
+
+
+def profiles_add_bulk(items: Iterable[tuple[int, Record]], *, at: datetime
+                      ) -> list[tuple[int, int, Record]]:
+    """Batch form of ``profile_add``: (person id, features) pairs; returns what was new as
+    (profile id, person id, features)."""
+    wanted: dict[tuple[int, str], Record] = {}
+    for person_id, f in items:
+        if _has_content(f):
+            wanted.setdefault((person_id, signature(f)), f)
+    if not wanted:
+        return []
+    person_ids = {p for p, _ in wanted}
+    existing = set(MatchProfile.objects.filter(person_id__in=person_ids)
+                   .values_list("person_id", "signature"))
+    fresh = [(key, f) for key, f in wanted.items() if key not in existing]
+    rows = [MatchProfile(person_id=p, signature=sig, created_at=at,
+                         **{c: f.get(c) for c in FEATURE_COLUMNS}) for (p, sig), f in fresh]
+    MatchProfile.objects.bulk_create(rows, batch_size=2000)
+    BlockingKey.objects.bulk_create(
+        (BlockingKey(profile_id=row.pk, key=k) for row, (_, f) in zip(rows, fresh, strict=True)
+         for k in keys_for(f)), batch_size=5000)
+    return [(row.pk, row.person_id, f) for row, (_, f) in zip(rows, fresh, strict=True)]
+
+
+PROFILE_FIELDS = ("id", "person_id", *FEATURE_COLUMNS)
+
+
+def candidates_for(f: Record) -> list[dict[str, Any]]:
+    """Profiles sharing a blocking key with ``f``, of people not merged into someone else.
+
+    One query: ``key IN (...)`` on the indexed key column, joined to the profiles.
+    """
+    keys = keys_for(f)
+    if not keys:
+        return []
+    ids = BlockingKey.objects.filter(key__in=keys).values("profile_id")
+    rows = (MatchProfile.objects.filter(pk__in=ids, person__merged_into__isnull=True)
+            .values(*PROFILE_FIELDS)[:MAX_CANDIDATE_PROFILES])
+    return list(rows)

@@ -1,0 +1,1 @@
+"""The master person index: clerical review of probable matches, and reversible merges."""

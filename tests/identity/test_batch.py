@@ -1,0 +1,135 @@
+"""``reachable link FILE``: bad rows reported and skipped, chunks written whole."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+from django.core.management import call_command
+
+from reachable.audit.models import AuditRecord
+from reachable.identity.batch import COLUMNS, link_file
+from reachable.identity.models import LinkDecision
+from reachable.organisations.services import agency_create
+from reachable.people.models import Identifier, Person
+
+pytestmark = pytest.mark.django_db
+
+GOOD = [
+    {"record_id": "H1", "given_name": "William", "family_name": "Hartley",
+     "date_of_birth": "2012-03-07", "sex": "M", "nhs_number": "9434765919",
+     "postcode": "N16 7AB", "address_line": "12 Acacia Road"},
+    {"record_id": "H2", "given_name": "Bill", "family_name": "Hartley",
+     "date_of_birth": "07/03/2012", "sex": "M", "postcode": "N16 7AB",
+     "address_line": "12 Acacia Rd"},
+    {"record_id": "H3", "given_name": "Amara", "family_name": "Okafor",
+     "date_of_birth": "2014-05-06", "sex": "F", "postcode": "E8 1AA", "address_line": "3 Mare St"},
+]
+BAD = [
+    ({"record_id": "B1", "given_name": "Bad", "family_name": "Number",
+      "nhs_number": "1234567890"}, "nhs_number"),
+    ({"record_id": "B2", "given_name": "Bad", "family_name": "Date",
+      "date_of_birth": "2012-13-40"}, "date_of_birth"),
+    ({"record_id": "B3", "given_name": "Bad", "family_name": "Postcode",
+      "postcode": "NOT A PC"}, "postcode"),
+    ({"record_id": "B4", "sex": "M"}, "needs a name or an identifier"),
+    ({"record_id": "B5", "given_name": "Future", "family_name": "Child",
+      "date_of_birth": "2999-01-01"}, "in the future"),
+]
+
+
+@pytest.fixture
+def agency(db: None) -> str:
+    agency_create(actor=None, code="nhs-trust", name="Trust", kind="health")
+    return "nhs-trust"
+
+
+def _rows() -> list[dict[str, Any]]:
+    rows = [GOOD[0], BAD[0][0], GOOD[1], BAD[1][0], BAD[2][0], GOOD[2], BAD[3][0], BAD[4][0]]
+    return [{c: r.get(c, "") for c in COLUMNS} for r in rows]
+
+
+def _csv(path: Path, rows: list[dict[str, Any]]) -> Path:
+    with path.open("w", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=COLUMNS)
+        writer.writeheader()
+        writer.writerows(rows)
+    return path
+
+
+def _parquet(path: Path, rows: list[dict[str, Any]]) -> Path:
+    pq.write_table(pa.Table.from_pylist(rows), path)
+    return path
+
+
+@pytest.mark.parametrize("writer", [_csv, _parquet], ids=["csv", "parquet"])
+def test_bad_rows_are_reported_with_row_number_and_reason_and_skipped(
+        agency: str, tmp_path: Path, writer: Any) -> None:
+    path = writer(tmp_path / f"extract.{'csv' if writer is _csv else 'parquet'}", _rows())
+    summary = link_file(path, agency=agency, chunk_size=3, progress=False)
+    assert summary.rows == 8 and summary.bad_rows == 5
+    reported = {e["row"]: e["reason"] for e in summary.errors}
+    assert sorted(reported) == [2, 4, 5, 7, 8]
+    for (row, (_, field)) in zip((2, 4, 5, 7, 8), BAD, strict=True):
+        assert field in reported[row]
+    # The good rows: William and "Bill" (nickname, dd/mm/yyyy date) are one child; Amara another.
+    assert summary.new_people == 2 and Person.objects.count() == 2
+    william = Identifier.objects.get(value="9434765919").person
+    sources = dict(LinkDecision.objects.values_list("source", "person_id"))
+    assert sources[f"batch:{path.name}:1"] == sources[f"batch:{path.name}:3"] == william.pk
+    assert set(william.names.values_list("given_name", flat=True)) == {"William", "Bill"}
+    assert not Person.objects.filter(family_name__in=["Number", "Date", "Postcode"]).exists()
+    # One audit record per chunk that wrote anything (rows 1-3 and 4-6; 7-8 were all bad).
+    assert AuditRecord.objects.filter(action="identity.batch_linked").count() == 2
+
+
+def test_malformed_csv_lines_are_bad_rows_too(agency: str, tmp_path: Path) -> None:
+    path = tmp_path / "ragged.csv"
+    path.write_text("record_id,given_name,family_name,date_of_birth\n"
+                    "R1,Amira,Testcase,2012-05-01\n"
+                    "R2,Too,Many,2012-05-01,extra\n"
+                    "R3,Too\n")
+    summary = link_file(path, agency=agency, progress=False)
+    assert [e["row"] for e in summary.errors] == [2, 3]
+    assert "more fields" in summary.errors[0]["reason"]
+    assert "fewer fields" in summary.errors[1]["reason"]
+    assert Person.objects.count() == 1
+
+
+def test_a_failing_chunk_writes_nothing_of_itself(agency: str, tmp_path: Path,
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    from reachable.identity import batch
+
+    path = _csv(tmp_path / "extract.csv", [{c: r.get(c, "") for c in COLUMNS} for r in GOOD])
+    original = batch.BatchLinker._write_addresses
+    calls = {"n": 0}
+
+    def failing(self: Any, rows: Any, at: Any) -> None:
+        calls["n"] += 1
+        if calls["n"] == 2:
+            raise RuntimeError("disk full")
+        original(self, rows, at)
+
+    monkeypatch.setattr(batch.BatchLinker, "_write_addresses", failing)
+    with pytest.raises(RuntimeError):
+        link_file(path, agency=agency, chunk_size=2, progress=False)
+    # The first chunk (two rows, one person) committed; the second left no trace.
+    assert Person.objects.count() == 1
+    assert LinkDecision.objects.count() == 2
+    assert not Person.objects.filter(given_name="Amara").exists()
+
+
+def test_the_command_prints_the_summary_as_json(agency: str, tmp_path: Path) -> None:
+    path = _csv(tmp_path / "extract.csv", _rows())
+    out, err = io.StringIO(), io.StringIO()
+    call_command("link", str(path), "--agency", agency, stdout=out, stderr=err)
+    summary = json.loads(out.getvalue())
+    assert summary["rows"] == 8 and summary["bad_rows"] == 5 and summary["new_people"] == 2
+    assert summary["model_version"] and summary["engine"] == "duckdb"
+    assert "linking extract.csv" in err.getvalue()  # tqdm progress on stderr
