@@ -235,8 +235,7 @@ def _create_alert(rule: Rule, ctx: RuleContext, route: str, *, kind: str, key: s
             alert = Alert.objects.create(
                 rule_id=rule.id, person=ctx.person, event=ctx.event, team=dest.team,
                 assignee=dest.assignee, route=route, kind=kind, key=key,
-                severity=rule.severity if kind == AlertKind.ALERT else "info"
-                if kind == AlertKind.PROMPT else rule.severity,
+                severity="info" if kind == AlertKind.PROMPT else rule.severity,
                 summary=(summary or rule.summary(ctx) or rule.title)[:300],
                 raised_at=ctx.now,
             )

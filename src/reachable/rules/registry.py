@@ -9,7 +9,7 @@ provenance. Ids are contracts (``rules.md``): scenarios, tests and KPIs cite the
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from enum import StrEnum
 from functools import cached_property
@@ -140,8 +140,6 @@ class Rule:
         local = getattr(settings, "REACHABLE_CLOCK_LIMITS", {}).get(self.id)
         if not local:
             return self.clock
-        from dataclasses import replace
-
         return replace(self.clock, amount=float(local.get("amount", self.clock.amount)),
                        unit=ClockUnit(local.get("unit", self.clock.unit)),
                        escalate_fraction=float(local.get("escalate_fraction",

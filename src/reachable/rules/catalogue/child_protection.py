@@ -28,7 +28,7 @@ from __future__ import annotations
 from reachable.childstate.models import Flag
 from reachable.chronology.models import Event
 from reachable.rules.calendar import ClockUnit
-from reachable.rules.models import Clock, ClockStatus
+from reachable.rules.catalogue.conditions import clock_running
 from reachable.rules.registry import (
     ACKNOWLEDGED,
     ClockSpec,
@@ -127,8 +127,7 @@ register(Rule(
 
 
 def _running(rule_ids: tuple[str, ...], ctx: RuleContext) -> bool:
-    return Clock.objects.filter(rule_id__in=rule_ids, person=ctx.person,
-                                status__in=(ClockStatus.OPEN, ClockStatus.PAUSED)).exists()
+    return clock_running(ctx, *rule_ids)
 
 
 def _s47_initiated(ctx: RuleContext) -> bool:

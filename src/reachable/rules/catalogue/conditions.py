@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from reachable.childstate.models import Flag
 from reachable.childstate.state import level_at_least
+from reachable.rules.models import Clock, ClockStatus
 from reachable.rules.registry import RuleContext
 
 
@@ -29,3 +30,9 @@ def exploitation_at_least(ctx: RuleContext, level: str) -> bool:
 
 def has_chronic_condition(ctx: RuleContext) -> bool:
     return ctx.state.has(Flag.CHRONIC_CONDITION)
+
+
+def clock_running(ctx: RuleContext, *rule_ids: str) -> bool:
+    """A clock of one of these rules is running (or paused) for the child: don't start another."""
+    return Clock.objects.filter(rule_id__in=rule_ids, person=ctx.person,
+                                status__in=(ClockStatus.OPEN, ClockStatus.PAUSED)).exists()

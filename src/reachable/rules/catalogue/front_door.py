@@ -12,8 +12,7 @@ from django.conf import settings
 
 from reachable.chronology.models import Event
 from reachable.rules.calendar import LONDON, ClockUnit, add_working_days, working_hours
-from reachable.rules.catalogue.conditions import child_at_event
-from reachable.rules.models import Clock, ClockStatus
+from reachable.rules.catalogue.conditions import child_at_event, clock_running
 from reachable.rules.registry import (
     ACKNOWLEDGED,
     ClockSpec,
@@ -149,9 +148,7 @@ def _urgent_exploitation(ctx: RuleContext) -> bool:
         urgent = ctx.data.get("level") == "significant"
     else:
         urgent = ctx.data.get("outcome") == "urgent_exploitation_response"
-    return urgent and not Clock.objects.filter(
-        rule_id="urgent-response-48h", person=ctx.person,
-        status__in=(ClockStatus.OPEN, ClockStatus.PAUSED)).exists()
+    return urgent and not clock_running(ctx, "urgent-response-48h")
 
 
 register(Rule(
