@@ -34,9 +34,11 @@ def test_bench_rules_prints_one_json_object_and_leaves_the_database_untouched(db
         run = sweep[key]
         assert run["clocks"] == 300 and run["due"] == due
         assert run["escalated"] + run["breached"] == due
-        assert run["audit_records"] == due and run["notifications"] == run["escalated"]
+        assert run["audit_records"] == due
+        # One notification per manager per batch: a digest of the batch's escalations.
+        assert 1 <= run["notifications"] <= run["escalated"]
         assert run["second_sweep_transitions"] == 0
-        assert run["emails_delivered"] == run["escalated"]
+        assert run["emails_delivered"] == run["notifications"]
         assert run["bare_query_rows"] == due
         assert run["ratio"] > 0 and run["bare_query_seconds"] > 0
         assert run["audit_chain_intact"] is True

@@ -123,6 +123,34 @@ def test_a_failing_chunk_writes_nothing_of_itself(agency: str, tmp_path: Path,
     assert Person.objects.count() == 1
     assert LinkDecision.objects.count() == 2
     assert not Person.objects.filter(given_name="Amara").exists()
+    # Re-run after the failure: the committed chunk's rows are skipped, the rest go in once.
+    monkeypatch.setattr(batch.BatchLinker, "_write_addresses", original)
+    summary = link_file(path, agency=agency, chunk_size=2, progress=False)
+    assert (summary.already_linked, summary.new_people) == (2, 1)
+    assert Person.objects.count() == 2 and LinkDecision.objects.count() == 3
+
+
+@pytest.mark.parametrize("with_ids", [True, False], ids=["record-ids", "no-record-ids"])
+def test_linking_the_same_extract_twice_links_nothing_twice(agency: str, tmp_path: Path,
+                                                            with_ids: bool) -> None:
+    rows = [{c: r.get(c, "") for c in COLUMNS} for r in GOOD]
+    if not with_ids:
+        rows = [{**r, "record_id": ""} for r in rows]
+    path = _csv(tmp_path / "extract.csv", rows)
+    first = link_file(path, agency=agency, progress=False)
+    counts = (Person.objects.count(), LinkDecision.objects.count(),
+              Identifier.objects.count(), AuditRecord.objects.count())
+    again = link_file(path, agency=agency, progress=False)
+    assert (first.already_linked, again.already_linked) == (0, 3)
+    assert again.new_people == again.linked == again.review == 0
+    assert (Person.objects.count(), LinkDecision.objects.count(),
+            Identifier.objects.count(), AuditRecord.objects.count()) == counts
+    # A row whose content changed (no record id) or a new record id is new work.
+    changed = [*rows, {**rows[2], "record_id": "H4" if with_ids else "",
+                       "address_line": "4 Mare St"}]
+    third = link_file(_csv(tmp_path / "extract2.csv", changed), agency=agency, progress=False)
+    assert (third.already_linked, third.rows - third.already_linked) == (3, 1)
+    assert third.linked == 1 and Person.objects.count() == counts[0]
 
 
 def test_the_command_prints_the_summary_as_json(agency: str, tmp_path: Path) -> None:

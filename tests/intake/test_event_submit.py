@@ -8,6 +8,7 @@ from reachable.audit.models import AuditRecord
 from reachable.chronology.models import Event
 from reachable.core import clock
 from reachable.core.errors import PermissionDenied, ValidationFailed
+from reachable.identity.models import LinkDecision
 from reachable.intake.services import DuplicateConflict, event_submit
 from reachable.people.models import Person
 from reachable.rules.models import Alert, Clock
@@ -34,6 +35,20 @@ def test_custody_of_a_child_raises_golden_hour_alert_and_clock_in_one_submission
     event = Event.objects.get()
     assert event.person.ref == result["person"]
     assert AuditRecord.objects.filter(action="event.accepted", object_id=str(event.pk)).exists()
+
+
+def test_each_resolved_subject_names_its_event_on_the_link_decision(borough: Borough) -> None:
+    payload = custody_event(record="CUST-77")
+    payload["related"] = [{"role": "related", "given_name": "Marek", "family_name": "Nowak",
+                           "date_of_birth": "1980-02-03"}]
+    with clock.frozen_at(AT):
+        result = borough.submit(payload).result
+    decisions = dict(LinkDecision.objects.values_list("source", "person__id"))
+    event = Event.objects.get()
+    assert decisions["event:met-police:CUST-77"] == event.person_id
+    related = Person.objects.get(given_name="Marek")
+    assert decisions["event:met-police:CUST-77:related:1"] == related.pk
+    assert result["person"] == event.person.ref
 
 
 def test_resubmission_returns_original_result_and_writes_nothing(borough: Borough) -> None:

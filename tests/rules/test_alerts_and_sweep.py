@@ -13,6 +13,7 @@ from django.core import mail
 from django.core.management import call_command
 
 from reachable.access.models import Notification
+from reachable.access.notifications import outbox_deliver_all
 from reachable.audit.models import AuditRecord
 from reachable.core import clock
 from reachable.core.errors import NotFound, ValidationFailed
@@ -149,6 +150,8 @@ def test_escalates_at_seventy_five_percent_to_the_team_manager_once(
     with django_capture_on_commit_callbacks(execute=True):
         report = clocks_sweep(now=ESCALATE)
     assert (report.escalated, report.breached) == (1, 0)
+    assert mail.outbox == []  # the outbox pass that follows the sweep sends it
+    assert outbox_deliver_all().sent == 1
     clk = golden_clock(alert)
     assert clk.escalated_at == ESCALATE
     assert clk.status == ClockStatus.OPEN
@@ -209,4 +212,5 @@ def test_sweep_command_uses_the_platform_clock(alert: Alert) -> None:
     out = StringIO()
     with clock.frozen_at(DEADLINE):
         call_command("sweep", stdout=out)
-    assert json.loads(out.getvalue()) == {"escalated": 0, "breached": 1}
+    assert json.loads(out.getvalue()) == {"escalated": 0, "breached": 1, "notified": 0,
+                                          "emails_sent": 0, "emails_failed": 0}

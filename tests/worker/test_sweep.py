@@ -12,7 +12,7 @@ from django.core import mail
 from django.core.mail import EmailMessage
 from django.test import override_settings
 
-from reachable.access.models import EmailOutbox, EmailStatus, Notification
+from reachable.access.models import EmailOutbox, Notification
 from reachable.access.notifications import message_id, outbox_deliver_all
 from reachable.audit.models import AuditRecord
 from reachable.audit.verify import verify_chain
@@ -23,7 +23,7 @@ from reachable.rules import registry
 from reachable.rules.calendar import ClockUnit
 from reachable.rules.models import Alert, Clock, ClockStatus
 from reachable.rules.registry import ClockSpec, Rule, register
-from reachable.rules.sweep import ON_COMMIT_MAX, clocks_sweep
+from reachable.rules.sweep import clocks_sweep
 from tests.borough import Borough, custody_event
 from tests.world import AT
 
@@ -58,22 +58,38 @@ def test_every_due_clock_changes_once_whatever_the_batch_size(db: None,
     assert clocks_sweep(now=MOMENT, batch_size=batch_size).escalated == 0
 
 
-def test_many_escalations_are_emailed_by_the_worker_each_with_its_own_message_id(
+def test_each_manager_gets_one_digest_per_batch_listing_every_escalated_clock(
     db: None, django_capture_on_commit_callbacks: Callable[..., Any],
 ) -> None:
-    kinds = clocks_populate(count=4 * ON_COMMIT_MAX, due_share=1.0, moment=MOMENT)
+    kinds = clocks_populate(count=40, due_share=1.0, moment=MOMENT)
     with django_capture_on_commit_callbacks(execute=True):
-        report = clocks_sweep(now=MOMENT)
-    assert report.escalated == report.notified == kinds["escalate"]
-    assert mail.outbox == []  # a flood is not sent from the sweep's commit
-    notes = Notification.objects.all()
-    assert notes.count() == kinds["escalate"]
+        report = clocks_sweep(now=MOMENT, batch_size=15)
+    assert report.escalated == kinds["escalate"] == 20
+    # A batch takes up to 15 clocks of each kind: 15 escalations, then 5.
+    notes = list(Notification.objects.order_by("pk"))
+    assert report.notified == len(notes) == 2
     assert all(n.recipient.username == "bench-mash-manager" for n in notes)
-    assert all(n.subject.startswith("Escalation: golden-hour for P-") for n in notes)
-    assert EmailOutbox.objects.filter(status=EmailStatus.PENDING).count() == kinds["escalate"]
-    assert outbox_deliver_all(batch=7).sent == kinds["escalate"]
+    assert [n.subject for n in notes] == [f"Escalation: {k} clocks running out"
+                                          for k in (15, 5)]
+    refs = {line.split(" on ")[1].split(":")[0]
+            for n in notes for line in n.body.splitlines() if line.startswith("- ")}
+    escalated = Clock.objects.filter(escalated_at=MOMENT).select_related("person")
+    assert refs == {c.person.ref for c in escalated}
+    # The sweep's commits send nothing: the outbox pass after it does, one Message-ID each.
+    assert mail.outbox == []
+    assert outbox_deliver_all().sent == 2
     assert sorted(_mid(m) for m in mail.outbox) == sorted(
         message_id(pk) for pk in EmailOutbox.objects.values_list("pk", flat=True))
+
+
+def test_a_single_escalation_reads_as_one_clock(db: None) -> None:
+    clocks_populate(count=100, due_share=0.01, moment=MOMENT)  # one clock, and it escalates
+    report = clocks_sweep(now=MOMENT)
+    assert (report.escalated, report.notified) == (1, 1)
+    note = Notification.objects.get()
+    clk = Clock.objects.select_related("person").get(escalated_at=MOMENT)
+    assert note.subject == f"Escalation: golden-hour for {clk.person.ref}"
+    assert clk.person.ref in note.body and "deadline" in note.body
 
 
 def test_a_stop_between_batches_leaves_the_rest_for_the_next_sweep(db: None) -> None:
@@ -98,7 +114,7 @@ def scheduled_rule() -> Iterator[Rule]:
         clock=ClockSpec(amount=1, unit=ClockUnit.DAYS, met_by=("review.held",),
                         alert_on_breach=True)))
     yield rule
-    registry._REGISTRY.pop(rule.id)
+    registry.unregister(rule.id)
 
 
 def test_a_scheduled_rule_alerts_its_route_when_its_clock_breaches(

@@ -43,7 +43,7 @@ DEFAULT_BACKOFF_SECONDS = 60.0  # first retry after a minute, then 2, 4, 8 ... m
 DEFAULT_BACKOFF_MAX_SECONDS = 6 * 60 * 60.0
 DEFAULT_LEASE_SECONDS = 120.0
 ERROR_CHARS = 2000
-CHUNK = 200  # notifications per INSERT (4 parameters each: under SQLite's old 999 limit)
+CHUNK = 1000  # notifications per INSERT (4 parameters each)
 
 
 @dataclass(frozen=True)

@@ -187,8 +187,8 @@ def bench_febrl(*, with_id: bool, progress: Progress) -> dict[str, Any]:
                              parse=_febrl_parse(with_id))
         try:
             for start in range(0, len(rows), 20_000):
-                linker.link_chunk([(start + i + 1, r) for i, r in
-                                   enumerate(rows[start:start + 20_000])])
+                linker.link_chunk([(start + i + 1, {**r, "record_id": r["rec_id"]})
+                                   for i, r in enumerate(rows[start:start + 20_000])])
         finally:
             linker.close()
         sources = _decisions(f"{name}-{side}:")

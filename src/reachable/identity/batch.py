@@ -20,6 +20,8 @@ header line is not a row).
 from __future__ import annotations
 
 import csv
+import hashlib
+import json
 import re
 import sys
 import time
@@ -80,6 +82,7 @@ class Row:
     weight: float | None = None
     candidate: Candidate | None = None
     guard: str = ""
+    record_key: str = ""
 
 
 @dataclass
@@ -95,6 +98,7 @@ class Summary:
     review: int = 0
     new_people: int = 0
     bad_rows: int = 0
+    already_linked: int = 0  # rows linked by an earlier run (or earlier in this file): skipped
     chunks: int = 0
     seconds: float = 0.0
     errors: list[dict[str, Any]] = field(default_factory=list)
@@ -403,13 +407,41 @@ class BatchLinker:
                     self.summary.errors.append({"row": number, "reason": str(exc)})
                 continue
             f = self.scorer.with_tf(features(subject))
-            rows.append(Row(number=number, subject=subject, f=f, uid=f"r{number}"))
+            rows.append(Row(number=number, subject=subject, f=f, uid=f"r{number}",
+                            record_key=self._record_key(raw, subject)))
+        rows = self._not_yet_linked(rows)
         if not rows:
             return
         with transaction.atomic():
             new_profiles = self._link_rows(rows, at)
         self.snapshot.add(new_profiles)
         self.summary.chunks += 1
+
+    def _record_key(self, raw: dict[str, Any], subject: dict[str, Any]) -> str:
+        """The row's identity across runs: its record id, else a hash of what it says."""
+        record_id = _text(raw, "record_id")
+        if record_id:
+            return f"{self.agency}:id:{record_id}"[:200]
+        content = json.dumps(subject, sort_keys=True, default=str).encode()
+        return f"{self.agency}:row:{hashlib.sha256(content).hexdigest()[:40]}"
+
+    def _not_yet_linked(self, rows: list[Row]) -> list[Row]:
+        """Drop rows an earlier run (or an earlier row of this run) already linked, so that
+        linking the same extract twice (a retry after a crash, a re-sent file) writes nothing
+        new for them."""
+        keys = list({r.record_key for r in rows})
+        done: set[str] = set()
+        for start in range(0, len(keys), 1000):
+            done.update(LinkDecision.objects.filter(record_key__in=keys[start:start + 1000])
+                        .values_list("record_key", flat=True))
+        fresh = []
+        for row in rows:
+            if row.record_key in done:
+                self.summary.already_linked += 1
+                continue
+            done.add(row.record_key)
+            fresh.append(row)
+        return fresh
 
     def _link_rows(self, rows: list[Row], at: datetime) -> list[tuple[int, int, Record]]:
         held = _held(rows, self.agency)
@@ -511,7 +543,8 @@ class BatchLinker:
             person_id=r.person_id,
             candidate_id=(r.candidate.person_id if r.decision == Kind.REVIEW and r.candidate
                           and r.candidate.person_id > 0 else None),
-            source=f"batch:{self.source}:{r.number}"[:200], agency_code=self.agency,
+            source=f"batch:{self.source}:{r.number}"[:200], record_key=r.record_key,
+            agency_code=self.agency,
             decision=r.decision, matched_on=r.matched_on, match_weight=r.weight,
             match_probability=None if r.weight is None else probability(r.weight),
             model_version=self.scorer.version, created_at=at) for r in rows], batch_size=2000)

@@ -10,9 +10,17 @@ both paths compare exactly the same pairs. Each key survives a different kind of
   half of a double-barrelled surname;
 - ``fs`` forename group + either surname part: a date of birth typed wrong or swapped;
 - ``pd`` postcode + date of birth: both names different (a false name given to police);
-- ``sp`` either surname part + postcode: forename and date of birth both wrong;
 - ``fp`` forename group + postcode: surname changed and date of birth wrong or missing;
 - ``sw`` either surname part + the date with day and month swapped.
+- ``ap`` the address line + postcode district (the postcode itself where it is not a UK one):
+  names and date of birth all mistyped or false, but the same home;
+- ``s3`` the first three letters of either surname part + postcode: forename and date of
+  birth both wrong, even with the surname misspelt after its start;
+- ``fsy`` the first three letters of forename and of either surname part + year of birth:
+  typos late in both names and a mistyped day or month.
+
+The short prefixes keep blocks small (a household, or a name start within one birth year)
+while surviving the typos that the exact keys do not.
 """
 
 from __future__ import annotations
@@ -32,12 +40,17 @@ def keys_for(f: Record) -> list[str]:
             keys.add(f"sd:{surname}|{dob}")
         if forename:  # in either order: forename and surname are sometimes swapped
             keys.add("fs:" + "|".join(sorted((forename, surname))))
-        if postcode:
-            keys.add(f"sp:{surname}|{postcode}")
+        if postcode:  # (this block holds every pair the exact surname + postcode would)
+            keys.add(f"s3:{surname[:3]}|{postcode}")
         if swapped:
             keys.add(f"sw:{surname}|{swapped}")
+        if forename and dob:
+            keys.add("fsy:" + "|".join(sorted((forename[:3], surname[:3]))) + f"|{dob[:4]}")
     if forename and postcode:
         keys.add(f"fp:{forename}|{postcode}")
+    address, area = f.get("address"), f.get("postcode_district") or postcode
+    if address and area:
+        keys.add(f"ap:{area}|{address}")
     if postcode and dob:
         keys.add(f"pd:{postcode}|{dob}")
     return sorted(key[:220] for key in keys)

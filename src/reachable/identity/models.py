@@ -81,6 +81,10 @@ class LinkDecision(models.Model):
     candidate = models.ForeignKey(Person, on_delete=models.SET_NULL, null=True, blank=True,
                                   related_name="+")  # best candidate, for review decisions
     source = models.CharField(max_length=200, db_index=True)
+    # A batch row's identity, so that linking the same extract again links nothing twice:
+    # ``<agency>:id:<record_id>`` when the file has record ids, else ``<agency>:row:<hash>``
+    # of the row's content. Blank for online resolution (intake is idempotent on its own).
+    record_key = models.CharField(max_length=200, blank=True, db_index=True)
     agency_code = models.CharField(max_length=50, blank=True)
     decision = models.CharField(max_length=20, choices=Decision.choices)
     matched_on = models.CharField(max_length=40)

@@ -30,7 +30,7 @@ from reachable.identity.resolver import resolve_subject
 from reachable.intake.projections import event_project
 from reachable.intake.schemas import ValidEnvelope, validate_envelope
 from reachable.organisations.models import Agency, User
-from reachable.rules.engine import evaluate_event
+from reachable.rules.engine import evaluate_event, team_lookups_cached
 
 
 @dataclass(frozen=True)
@@ -129,7 +129,7 @@ def events_submit_batch(*, actor: User | None, payloads: Iterable[Any]
     items = list(payloads)
     with transaction.atomic():
         try:
-            with transaction.atomic(), audit_buffered() as audit:
+            with transaction.atomic(), audit_buffered() as audit, team_lookups_cached():
                 session = _Session(audit=audit, defer_results=True)
                 token = _session.set(session)
                 try:
@@ -203,7 +203,7 @@ def intake_session() -> Iterator[None]:
     Every event is still validated, resolved, evaluated and audited exactly as on its own;
     the session only spares repeated lookups, and writes the audit records together.
     """
-    with transaction.atomic(), audit_buffered() as audit:
+    with transaction.atomic(), audit_buffered() as audit, team_lookups_cached():
         token = _session.set(_Session(audit=audit))
         try:
             yield
@@ -282,17 +282,19 @@ def _repeat(item: _Checked, digest: str, result: dict[str, Any]) -> Submission:
 def _accept(*, actor: User | None, agency: Agency, envelope: ValidEnvelope, digest: str,
             session: _Session | None = None) -> Submission:
     now = clock.now()
+    source = f"event:{agency.code}:{envelope.source_record}"
     resolution = resolve_subject(subject=envelope.subject, agency_code=agency.code,
-                                 at=envelope.occurred_at)
+                                 at=envelope.occurred_at, source=source)
     person = resolution.person
     related_rows = []
     related_json = []
-    for related in envelope.related:
+    for number, related in enumerate(envelope.related, start=1):
         # Read, not popped: the envelope must stay intact for a retry after a lost race.
         role = related.get("role", "related")
         described = {k: v for k, v in related.items() if k != "role"}
         other = resolve_subject(subject=described, agency_code=agency.code,
-                                at=envelope.occurred_at).person
+                                at=envelope.occurred_at,
+                                source=f"{source}:related:{number}").person
         related_rows.append((other, role))
         related_json.append({"role": role, "person": other.ref, **_jsonable(described)})
     event = Event.objects.create(
@@ -310,7 +312,7 @@ def _accept(*, actor: User | None, agency: Agency, envelope: ValidEnvelope, dige
                            source=f"event:{event.pk}")
         if session is not None:  # live for the rest of the session's transaction
             session.supplied.add((person.pk, agency.pk))
-    evaluation = evaluate_event(event)
+    evaluation = evaluate_event(event, new_event=True)
     result = {
         "event": event.pk,
         "person": person.ref,

@@ -10,6 +10,9 @@ child, trigger and route never alerts twice, even when two processes race.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -74,6 +77,12 @@ class Evaluation:
     changed_clocks: list[Clock] = field(default_factory=list)
     agenda: list[AgendaItem] = field(default_factory=list)
     state_changes: list[str] = field(default_factory=list)
+    # Whether the event was created in this transaction. Then nothing but this evaluation can
+    # have raised an alert or started a clock for it, and duplicate suppression is the two sets
+    # below (no query, no savepoint per effect); otherwise the database is asked.
+    new_event: bool = False
+    raised: set[tuple[str, int, str, str]] = field(default_factory=set)
+    started: set[tuple[str, int, str]] = field(default_factory=set)
 
 
 @dataclass(frozen=True)
@@ -82,9 +91,46 @@ class Destination:
     assignee: User | None = None
 
 
+_team_cache: ContextVar[dict[tuple[str, str], Team | None] | None] = ContextVar(
+    "rules_team_cache", default=None)
+
+
+@contextmanager
+def team_lookups_cached() -> Iterator[None]:
+    """Within the block (one transaction of many events: a batch, a replay), each team is
+    looked up once, not once per alert. Teams are configuration, not written by intake."""
+    token = _team_cache.set({})
+    try:
+        yield
+    finally:
+        _team_cache.reset(token)
+
+
+def _cached_team(key: tuple[str, str], find: Callable[[], Team | None]) -> Team | None:
+    cache = _team_cache.get()
+    if cache is None:
+        return find()
+    if key not in cache:
+        cache[key] = find()
+    return cache[key]
+
+
 def team_for_route(route: str) -> Team | None:
     """The home authority's team for a route (a team kind); the first by code if several."""
-    return Team.objects.filter(kind=route_team_kind(route)).order_by("code").first()
+    kind = route_team_kind(route)
+    return _cached_team(("kind", kind), lambda: Team.objects.filter(kind=kind)
+                        .select_related("manager").order_by("code").first())
+
+
+def _team_by_code(code: str) -> Team | None:
+    """A team by its code, else the first team of the agency with that code."""
+    def find() -> Team | None:
+        team = Team.objects.filter(code=code).select_related("manager").first()
+        if team is None:
+            team = (Team.objects.filter(agency__code=code).select_related("manager")
+                    .order_by("code").first())
+        return team
+    return _cached_team(("code", code), find)
 
 
 def _allocated_worker(person: Person) -> User | None:
@@ -125,9 +171,7 @@ def route_destinations(route: str, ctx: RuleContext, key_data: dict[str, str]
         return Destination(team, team.manager if team is not None else None)
     if route in ("requested_agency", "action_owner"):
         code = key_data.get("owner") or str(ctx.data.get("to_agency") or "")
-        team = Team.objects.filter(code=code).first() if code else None
-        if team is None and code:
-            team = Team.objects.filter(agency__code=code).order_by("code").first()
+        team = _team_by_code(code) if code else None
         fallback = TeamKind.MASH if route == "requested_agency" else TeamKind.EXPLOITATION
         return Destination(team or team_for_route(fallback))
     return Destination(team_for_route(route))
@@ -142,15 +186,23 @@ def _closing_matches(spec: ClockSpec, clk: Clock, event: Event) -> bool:
     return str((event.data or {}).get(spec.match) or "") == clk.key
 
 
-def close_clocks(*, person: Person, closing: str, at: datetime, alert: Alert | None = None,
-                 event: Event | None = None) -> list[Clock]:
-    """Mark open (or paused) clocks met by ``closing`` (an event type or an acknowledgement)."""
-    met = []
-    candidates = Clock.objects.filter(person=person,
-                                      status__in=(ClockStatus.OPEN, ClockStatus.PAUSED))
+def _live_clocks(person: Person, alert: Alert | None = None) -> list[Clock]:
+    """The person's open and paused clocks (of one alert, if given)."""
+    live = Clock.objects.filter(person=person,
+                                status__in=(ClockStatus.OPEN, ClockStatus.PAUSED))
     if alert is not None:
-        candidates = candidates.filter(alert=alert)
-    for clk in candidates:
+        live = live.filter(alert=alert)
+    return list(live)
+
+
+def close_clocks(*, person: Person, closing: str, at: datetime, alert: Alert | None = None,
+                 event: Event | None = None, live: list[Clock] | None = None) -> list[Clock]:
+    """Mark open (or paused) clocks met by ``closing`` (an event type or an acknowledgement).
+
+    ``live`` is the person's open and paused clocks when the caller has them already.
+    """
+    met = []
+    for clk in live if live is not None else _live_clocks(person, alert):
         rule = get_rule(clk.rule_id)
         spec = rule.effective_clock() if rule is not None else None
         if spec is None or closing not in spec.met_by:
@@ -163,7 +215,7 @@ def close_clocks(*, person: Person, closing: str, at: datetime, alert: Alert | N
             pk=clk.pk, status__in=(ClockStatus.OPEN, ClockStatus.PAUSED)
         ).update(status=ClockStatus.MET, met_at=at, met_by=closing)
         if updated:
-            clk.refresh_from_db()
+            clk.status, clk.met_at, clk.met_by = ClockStatus.MET, at, closing
             met.append(clk)
             if event is not None and clk.alert_id is not None:
                 _settle_alert(clk, event)
@@ -183,35 +235,44 @@ def _settle_alert(clk: Clock, event: Event) -> None:
         outcome=f"Met by {event.type} from {event.source_agency.code}")
 
 
-def _transition_clocks(event: Event) -> list[Clock]:
-    """Stop, pause or resume the person's clocks that this event affects."""
+def _transition_clocks(event: Event, live: list[Clock]) -> list[Clock]:
+    """Stop, pause or resume those of the person's live clocks that this event affects.
+
+    Each change is a conditional UPDATE, so a clock another transaction changed meanwhile is
+    left as that transaction left it; the in-memory clock is updated to match what was written.
+    """
     changed = []
-    for clk in Clock.objects.filter(person=event.person,
-                                    status__in=(ClockStatus.OPEN, ClockStatus.PAUSED)):
+    for clk in live:
+        if clk.status not in (ClockStatus.OPEN, ClockStatus.PAUSED):
+            continue  # met by this same event a moment ago
         rule = get_rule(clk.rule_id)
         spec = rule.effective_clock() if rule is not None else None
         if spec is None or not _closing_matches(spec, clk, event):
             continue
         at = event.occurred_at
+        values: dict[str, object]
+        expected: tuple[ClockStatus, ...]
         if event.type in spec.stopped_by and (spec.stop_if is None or spec.stop_if(event)):
-            won = Clock.objects.filter(pk=clk.pk, status__in=(
-                ClockStatus.OPEN, ClockStatus.PAUSED)).update(
-                status=ClockStatus.STOPPED, stopped_at=at, stopped_by=event.type)
+            expected = (ClockStatus.OPEN, ClockStatus.PAUSED)
+            values = {"status": ClockStatus.STOPPED, "stopped_at": at,
+                      "stopped_by": event.type}
         elif event.type in spec.paused_by and clk.status == ClockStatus.OPEN:
-            left = max((clk.deadline - at).total_seconds(), 0.0)
-            won = Clock.objects.filter(pk=clk.pk, status=ClockStatus.OPEN).update(
-                status=ClockStatus.PAUSED, paused_at=at, remaining_seconds=left)
+            expected = (ClockStatus.OPEN,)
+            values = {"status": ClockStatus.PAUSED, "paused_at": at,
+                      "remaining_seconds": max((clk.deadline - at).total_seconds(), 0.0)}
         elif event.type in spec.resumed_by and clk.status == ClockStatus.PAUSED:
+            expected = (ClockStatus.PAUSED,)
             remaining = timedelta(seconds=clk.remaining_seconds or 0.0)
             deadline = at + remaining
-            won = Clock.objects.filter(pk=clk.pk, status=ClockStatus.PAUSED).update(
-                status=ClockStatus.OPEN, paused_at=None, remaining_seconds=None,
-                deadline=deadline,
-                escalate_at=max(at, deadline - remaining * (1 - spec.escalate_fraction)))
+            values = {"status": ClockStatus.OPEN, "paused_at": None, "remaining_seconds": None,
+                      "deadline": deadline,
+                      "escalate_at": max(at, deadline - remaining
+                                         * (1 - spec.escalate_fraction))}
         else:
             continue
-        if won:
-            clk.refresh_from_db()
+        if Clock.objects.filter(pk=clk.pk, status__in=expected).update(**values):
+            for name, value in values.items():
+                setattr(clk, name, value)
             changed.append(clk)
     return changed
 
@@ -224,29 +285,45 @@ def _grant_route(person: Person, dest: Destination, route: str, alert: Alert) ->
 
 
 def _create_alert(rule: Rule, ctx: RuleContext, route: str, *, kind: str, key: str = "",
-                  summary: str = "", key_data: dict[str, str] | None = None) -> Alert | None:
-    """Raise one alert; None if this rule already alerted this route for this trigger."""
-    if Alert.objects.filter(rule_id=rule.id, person=ctx.person, event=ctx.event, route=route,
-                            key=key).exists():
+                  summary: str = "", key_data: dict[str, str] | None = None,
+                  fresh: Evaluation | None = None) -> Alert | None:
+    """Raise one alert; None if this rule already alerted this route for this trigger.
+
+    When ``fresh`` is the evaluation of an event created in this transaction, what it raised is
+    all that can exist for the event, so the check is in memory and the insert needs no
+    savepoint. Otherwise (a re-evaluation; the sweep's breach alerts) the database is asked,
+    and the unique constraint settles a race with a concurrent evaluation.
+    """
+    unique = (rule.id, ctx.person.pk, route, key)
+    if fresh is not None and fresh.new_event:
+        if unique in fresh.raised:
+            return None
+        fresh.raised.add(unique)
+    elif Alert.objects.filter(rule_id=rule.id, person=ctx.person, event=ctx.event,
+                              route=route, key=key).exists():
         return None
     dest = route_destinations(route, ctx, key_data or {})
-    try:
-        with transaction.atomic():
-            alert = Alert.objects.create(
-                rule_id=rule.id, person=ctx.person, event=ctx.event, team=dest.team,
-                assignee=dest.assignee, route=route, kind=kind, key=key,
-                severity="info" if kind == AlertKind.PROMPT else rule.severity,
-                summary=(summary or rule.summary(ctx) or rule.title)[:300],
-                raised_at=ctx.now,
-            )
-    except IntegrityError:  # a concurrent evaluation raised it first
-        return None
+    fields = {
+        "rule_id": rule.id, "person": ctx.person, "event": ctx.event, "team": dest.team,
+        "assignee": dest.assignee, "route": route, "kind": kind, "key": key,
+        "severity": "info" if kind == AlertKind.PROMPT else rule.severity,
+        "summary": (summary or rule.summary(ctx) or rule.title)[:300], "raised_at": ctx.now,
+    }
+    if fresh is not None and fresh.new_event:
+        alert = Alert.objects.create(**fields)
+    else:
+        try:
+            with transaction.atomic():
+                alert = Alert.objects.create(**fields)
+        except IntegrityError:  # a concurrent evaluation raised it first
+            return None
     _grant_route(ctx.person, dest, route, alert)
     return alert
 
 
-def _start_clocks(rule: Rule, spec: ClockSpec, ctx: RuleContext, alert: Alert | None
-                  ) -> list[Clock]:
+def _start_clocks(rule: Rule, spec: ClockSpec, ctx: RuleContext, alert: Alert | None,
+                  fresh: Evaluation) -> list[Clock]:
+    """Start the rule's clocks; never the same clock twice for the same trigger."""
     starts = spec.starts(ctx) if spec.starts is not None else [ClockStart()]
     clocks = []
     for start_spec in starts:
@@ -255,9 +332,11 @@ def _start_clocks(rule: Rule, spec: ClockSpec, ctx: RuleContext, alert: Alert | 
         unit = start_spec.unit or spec.unit
         deadline = start_spec.deadline or deadline_after(start, amount, unit)
         key = start_spec.key or (str(ctx.data.get(spec.match) or "") if spec.match else "")
-        if Clock.objects.filter(rule_id=rule.id, person=ctx.person, event=ctx.event,
-                                key=key).exists():
-            continue  # the same trigger never starts the same clock twice
+        unique = (rule.id, ctx.person.pk, key)
+        if unique in fresh.started or (not fresh.new_event and Clock.objects.filter(
+                rule_id=rule.id, person=ctx.person, event=ctx.event, key=key).exists()):
+            continue
+        fresh.started.add(unique)
         clocks.append(Clock.objects.create(
             rule_id=rule.id, person=ctx.person, alert=alert, event=ctx.event, key=key,
             label=start_spec.label[:200], owner=start_spec.owner[:100],
@@ -275,14 +354,14 @@ def _fire(rule: Rule, ctx: RuleContext, result: Evaluation) -> None:
     breach_only = spec is not None and spec.alert_on_breach
     if rule.raises_alert and not breach_only:
         for route in rule.routes:
-            alert = _create_alert(rule, ctx, route, kind=kind)
+            alert = _create_alert(rule, ctx, route, kind=kind, fresh=result)
             if alert is not None:
                 result.alerts.append(alert)
                 lead = lead or alert
     if Effect.AGENDA in rule.effects:
         if lead is None and not rule.raises_alert:
             # The panel's team is told the child is on its agenda (and may open the record).
-            lead = _create_alert(rule, ctx, rule.route, kind=AlertKind.AGENDA)
+            lead = _create_alert(rule, ctx, rule.route, kind=AlertKind.AGENDA, fresh=result)
             if lead is not None:
                 result.alerts.append(lead)
         if not AgendaItem.objects.filter(meeting=rule.agenda, person=ctx.person,
@@ -296,7 +375,7 @@ def _fire(rule: Rule, ctx: RuleContext, result: Evaluation) -> None:
             except IntegrityError:
                 pass  # already on the agenda
     if spec is not None:
-        result.clocks.extend(_start_clocks(rule, spec, ctx, lead))
+        result.clocks.extend(_start_clocks(rule, spec, ctx, lead, result))
 
 
 def _discuss_agenda(event: Event) -> None:
@@ -308,21 +387,36 @@ def _discuss_agenda(event: Event) -> None:
         discussed_at=event.occurred_at, discussed_event=event)
 
 
-def evaluate_event(event: Event) -> Evaluation:
-    result = Evaluation()
+def evaluate_event(event: Event, *, new_event: bool = False) -> Evaluation:
+    """Apply an accepted event: derived state, clocks it closes, rules it triggers.
+
+    Intake passes ``new_event=True`` for the event it has just appended in this transaction:
+    duplicate suppression of its alerts and clocks is then done in memory. Re-evaluating an
+    older event is safe too (it asks the database, and alerts nothing twice).
+    """
+    result = Evaluation(new_event=new_event)
     now = clock.now()
     result.state_changes = state_apply(event)
     if event.type in clock_event_types():
+        live = _live_clocks(event.person)
         result.met_clocks = close_clocks(person=event.person, closing=event.type,
-                                         at=event.occurred_at, event=event)
-        result.changed_clocks = _transition_clocks(event)
+                                         at=event.occurred_at, event=event, live=live)
+        result.changed_clocks = _transition_clocks(event, live)
     _discuss_agenda(event)
+    # One context per person, shared by every rule: the child's state (read after
+    # ``state_apply``) and the event's related people are loaded once per evaluation.
+    contexts: dict[int, RuleContext] = {}
+
+    def context_for(person: Person) -> RuleContext:
+        if person.pk not in contexts:
+            contexts[person.pk] = RuleContext(event=event, person=person, now=now)
+        return contexts[person.pk]
+
     for rule in rules_triggered_by(event.type):
-        base = RuleContext(event=event, person=event.person, now=now)
+        base = context_for(event.person)
         people = rule.about(base) if rule.about is not None else [event.person]
         for person in people:
-            ctx = base if person == event.person else RuleContext(event=event, person=person,
-                                                                  now=now)
+            ctx = context_for(person)
             if rule.condition(ctx):
                 _fire(rule, ctx, result)
     return result

@@ -72,8 +72,12 @@ class ClockStatus(models.TextChoices):
 
 
 class Clock(models.Model):
-    rule_id = models.CharField(max_length=60, db_index=True)
-    person = models.ForeignKey("people.Person", on_delete=models.PROTECT, related_name="clocks")
+    # No single-column indexes on rule or person: every look-up by either also names the
+    # person, which the (person, status) index serves, and each index is one more write per
+    # clock the sweep transitions.
+    rule_id = models.CharField(max_length=60)
+    person = models.ForeignKey("people.Person", on_delete=models.PROTECT, related_name="clocks",
+                               db_index=False)
     alert = models.ForeignKey(Alert, null=True, blank=True, on_delete=models.PROTECT,
                               related_name="clocks")
     event = models.ForeignKey("chronology.Event", on_delete=models.PROTECT, related_name="clocks")

@@ -16,6 +16,7 @@ from functools import cached_property
 from typing import Any
 
 from django.conf import settings
+from django.core.signals import setting_changed
 
 from reachable.childstate.state import ChildState, child_state
 from reachable.chronology.models import Event, EventRelatedPerson
@@ -150,6 +151,7 @@ _REGISTRY: dict[str, Rule] = {}
 
 
 def register(rule: Rule) -> Rule:
+    global _enabled
     if rule.id in _REGISTRY:
         raise ValueError(f"rule {rule.id} registered twice")
     if not rule.routes:
@@ -157,17 +159,73 @@ def register(rule: Rule) -> Rule:
     if Effect.AGENDA in rule.effects and not rule.agenda:
         raise ValueError(f"rule {rule.id} adds to an agenda but names no panel")
     _REGISTRY[rule.id] = rule
+    _enabled = None
     return rule
+
+
+def unregister(rule_id: str) -> None:
+    """Remove a rule (tests that declare rules of their own clean up with this)."""
+    global _enabled
+    _REGISTRY.pop(rule_id, None)
+    _enabled = None
 
 
 def _load() -> None:
     from reachable.rules import catalogue  # noqa: F401  (registers the catalogue on import)
 
 
+@dataclass(frozen=True)
+class _Enabled:
+    """The enabled catalogue as the settings make it, indexed the ways intake asks.
+
+    Built once and kept until ``REACHABLE_RULES_DISABLED`` or ``REACHABLE_CLOCK_LIMITS``
+    change (Django's ``setting_changed`` signal, which ``override_settings`` sends): intake asks
+    for every event, and rebuilding 39 rules' indexes each time was a measurable share of the
+    catalogue's cost.
+    """
+
+    rules: tuple[Rule, ...]
+    by_trigger: dict[str, tuple[Rule, ...]]
+    clock_types: frozenset[str]
+
+
+_enabled: _Enabled | None = None
+_CATALOGUE_SETTINGS = frozenset({"REACHABLE_RULES_DISABLED", "REACHABLE_CLOCK_LIMITS"})
+
+
+def _catalogue_settings_changed(*, setting: str, **kwargs: Any) -> None:
+    global _enabled
+    if setting in _CATALOGUE_SETTINGS:
+        _enabled = None
+
+
+setting_changed.connect(_catalogue_settings_changed,
+                        dispatch_uid="reachable.rules.registry.catalogue_settings")
+
+
+def _current() -> _Enabled:
+    global _enabled
+    if _enabled is None:
+        _load()
+        disabled = set(getattr(settings, "REACHABLE_RULES_DISABLED", ()))
+        rules = tuple(r for r in _REGISTRY.values() if r.id not in disabled)
+        by_trigger: dict[str, list[Rule]] = {}
+        clock_types: set[str] = set()
+        for rule in rules:
+            for trigger in rule.triggers:
+                by_trigger.setdefault(trigger, []).append(rule)
+            spec = rule.effective_clock()
+            if spec is not None:
+                clock_types.update(spec.met_by, spec.stopped_by, spec.paused_by,
+                                   spec.resumed_by)
+        _enabled = _Enabled(rules=rules,
+                            by_trigger={k: tuple(v) for k, v in by_trigger.items()},
+                            clock_types=frozenset(clock_types))
+    return _enabled
+
+
 def all_rules() -> list[Rule]:
-    _load()
-    disabled = set(getattr(settings, "REACHABLE_RULES_DISABLED", ()))
-    return [r for r in _REGISTRY.values() if r.id not in disabled]
+    return list(_current().rules)
 
 
 def get_rule(rule_id: str) -> Rule | None:
@@ -176,14 +234,9 @@ def get_rule(rule_id: str) -> Rule | None:
 
 
 def rules_triggered_by(event_type: str) -> list[Rule]:
-    return [r for r in all_rules() if event_type in r.triggers]
+    return list(_current().by_trigger.get(event_type, ()))
 
 
 def clock_event_types() -> frozenset[str]:
-    """Every event type that meets, stops, pauses or resumes some rule's clock."""
-    types: set[str] = set()
-    for rule in all_rules():
-        spec = rule.effective_clock()
-        if spec is not None:
-            types.update(spec.met_by, spec.stopped_by, spec.paused_by, spec.resumed_by)
-    return frozenset(types)
+    """Every event type that meets, stops, pauses or resumes some enabled rule's clock."""
+    return _current().clock_types
