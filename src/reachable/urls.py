@@ -19,3 +19,4 @@ urlpatterns = [
 # GOV.UK-styled error pages (used when DEBUG is off, as in tests and production).
 handler403 = "reachable.web.views.forbidden"
 handler404 = "reachable.web.views.not_found"
+handler500 = "reachable.web.views.server_error"

@@ -204,6 +204,8 @@ ROWS: dict[str, Row] = {
     "web:home": Row("GET", lambda c: "/", web(lambda w: 200), stateless=True),
     "web:notifications": Row("GET", lambda c: "/notifications", web(lambda w: 200),
                              stateless=True),
+    "web:notifications_read": Row("POST", lambda c: "/notifications/read",
+                                  web(lambda w: 302), stateless=True),
     "web:search": Row(
         "GET", lambda c: f"/people?q={c.person.given_name}+{c.person.family_name}",
         web(lambda w: 200 if VR in w.acts else 403),

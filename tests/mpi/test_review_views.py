@@ -156,6 +156,12 @@ def test_a_merged_records_p_ref_leads_to_the_survivor(borough: Borough, pair: Pa
         response = worker.get(f"/people/{pair.custody.pk}")
         assert response.status_code == 302
         assert response["Location"] == f"/people/{pair.school.pk}"
+        # The survivor's page names the record merged into it, linked for reviewers.
+        survivor = _text(worker.get(f"/people/{pair.school.pk}"))
+        merge = PersonMerge.objects.get()
+        assert "Records merged into this one" in survivor
+        assert f'<a class="govuk-link" href="/merges/{merge.pk}">{pair.custody.ref}</a>' \
+            in survivor
         # Someone who may not open the survivor gets the ordinary "not found".
         outsider = signed_in(borough.users[Role.HOUSING_LIAISON])
         assert outsider.get(f"/people/{pair.custody.pk}").status_code == 404

@@ -324,6 +324,20 @@ def test_break_glass_flow(borough: Borough) -> None:
     notes = manager.get("/notifications").content.decode()
     assert f"Emergency access to P-{pk:06d}" in notes
     assert Notification.objects.filter(recipient=borough.users[Role.MASH_MANAGER]).count() == 1
+    assert "Mark all as read" in notes and ">New<" in notes
+
+    # Marking read touches only one's own notifications, and is audited.
+    practitioner = borough.users[Role.MASH_PRACTITIONER]
+    Notification.objects.create(recipient=practitioner, subject="For someone else", body="b",
+                                created_at=clock.now())
+    done = manager.post("/notifications/read", follow=True).content.decode()
+    assert "1 notification marked as read." in done
+    assert ">New<" not in done and "Mark all as read" not in done
+    assert Notification.objects.get(recipient=practitioner).read_at is None
+    assert AuditRecord.objects.filter(action="notifications.read",
+                                      actor_id=borough.users[Role.MASH_MANAGER].pk).count() == 1
+    again = manager.post("/notifications/read", follow=True).content.decode()
+    assert "You had no unread notifications." in again
 
 
 @pytest.mark.parametrize("role", [Role.IG_OFFICER, Role.PARTNERSHIP_MANAGER])
@@ -356,6 +370,21 @@ def test_unknown_page_is_a_govuk_404(borough: Borough) -> None:
     html = response.content.decode()
     assert response.status_code == 404
     assert "Page not found" in html and "govuk-frontend.min.css" in html
+
+
+@pytest.mark.urls("tests.web.urls_failing")
+def test_a_failure_is_a_govuk_500_that_needs_nothing_from_the_database(
+    borough: Borough,
+) -> None:
+    client = signed_in(borough.users[Role.MASH_PRACTITIONER])
+    client.raise_request_exception = False
+    response = client.get("/failing")
+    html = response.content.decode()
+    assert response.status_code == 500
+    assert "Sorry, there is a problem with the service" in html
+    assert "govuk-frontend.min.css" in html and 'id="main-content"' in html
+    assert "the database went away" not in html  # no internals shown
+    assert borough.users[Role.MASH_PRACTITIONER].username not in html  # no request context
 
 
 def test_navigation_follows_the_role(borough: Borough) -> None:

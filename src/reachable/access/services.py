@@ -11,7 +11,7 @@ from datetime import timedelta
 from django.conf import settings
 from django.db import transaction
 
-from reachable.access.models import AccessGrant, BreakGlass, GrantReason
+from reachable.access.models import AccessGrant, BreakGlass, GrantReason, Notification
 from reachable.access.notifications import notification_send
 from reachable.access.policies import Activity, has_activity
 from reachable.audit.services import audit_append
@@ -109,3 +109,16 @@ def break_glass_open(*, actor: User, person_id: int, reason: str) -> BreakGlass:
                  detail={"reason": reason, "expires_at": glass.expires_at.isoformat(),
                          "notified": notified})
     return glass
+
+
+@transaction.atomic
+def notifications_mark_read(*, actor: User) -> int:
+    """Mark every unread notification of the actor's read; returns how many. Only one's own:
+    the filter is the recipient, whatever is asked."""
+    now = clock.now()
+    count = Notification.objects.filter(recipient=actor, read_at__isnull=True).update(
+        read_at=now)
+    if count:
+        audit_append(actor=actor, action="notifications.read", object_type="user",
+                     object_id=actor.pk, detail={"count": count})
+    return count

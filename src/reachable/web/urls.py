@@ -24,6 +24,7 @@ urlpatterns = [
     path("alerts/<int:alert_id>/acknowledge", views.alert_acknowledge,
          name="alert_acknowledge"),
     path("notifications", views.notifications, name="notifications"),
+    path("notifications/read", views.notifications_read, name="notifications_read"),
     # The master person index: clerical review of possible matches, merges and their undo.
     path("match-reviews", review_views.review_queue, name="review_queue"),
     path("match-reviews/<int:item_id>", review_views.review_item, name="review_item"),

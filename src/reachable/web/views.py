@@ -12,13 +12,15 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied as HttpForbidden
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
+from django.template import loader
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from reachable.access.policies import Activity, PersonPolicy, has_activity
-from reachable.access.services import break_glass_open
+from reachable.access.services import break_glass_open, notifications_mark_read
 from reachable.core.errors import NotFound, PermissionDenied, ValidationFailed
-from reachable.mpi.selectors import survivor_visible_to
+from reachable.mpi.policies import MatchReviewPolicy
+from reachable.mpi.selectors import merges_of, survivor_visible_to
 from reachable.organisations.models import User
 from reachable.records import queues, selectors
 from reachable.rules.models import AlertStatus
@@ -109,6 +111,9 @@ def person(request: HttpRequest, person_id: int) -> HttpResponse:
         "clocks": clocks,
         "can_see_viewers": PersonPolicy.can_view_record_audit(actor, record.person.pk),
         "sealed": selectors.REDACTED,
+        # Records recognised as this child (the page's reader has opened the child already).
+        "merges": list(merges_of(record.person.pk).select_related("merged")),
+        "can_open_merges": MatchReviewPolicy.can_view(actor),
     })
 
 
@@ -215,9 +220,19 @@ def alert_acknowledge(request: HttpRequest, alert_id: int) -> HttpResponse:
 @login_required
 @require_GET
 def notifications(request: HttpRequest) -> HttpResponse:
+    items = selectors.notification_list(actor=_actor(request))
     return render(request, "web/notifications.html", {
-        "notifications": selectors.notification_list(actor=_actor(request)),
+        "notifications": items, "unread": sum(1 for n in items if n.read_at is None),
     })
+
+
+@login_required
+@require_POST
+def notifications_read(request: HttpRequest) -> HttpResponse:
+    count = notifications_mark_read(actor=_actor(request))
+    messages.success(request, f"{count} notification{'s' if count != 1 else ''} marked as read."
+                     if count else "You had no unread notifications.")
+    return HttpResponseRedirect(reverse("web:notifications"))
 
 
 def not_found(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
@@ -226,3 +241,9 @@ def not_found(request: HttpRequest, exception: Exception | None = None) -> HttpR
 
 def forbidden(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
     return render(request, "web/403.html", {}, status=403)
+
+
+def server_error(request: HttpRequest) -> HttpResponse:
+    """The GOV.UK "problem with the service" page. Rendered without the request's context
+    (no user, no navigation): nothing on it may need the database, which may be what failed."""
+    return HttpResponse(loader.get_template("web/500.html").render({}), status=500)
