@@ -6,6 +6,9 @@ covered by their audit record; ``break_glass_open`` is a practitioner action and
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import timedelta
 
 from django.conf import settings
@@ -23,6 +26,43 @@ from reachable.people.models import Person
 MIN_BREAK_GLASS_REASON = 20
 
 
+_GrantKey = tuple[int, int | None, int | None, int | None, str]
+_deferred: ContextVar[dict[_GrantKey, AccessGrant] | None] = ContextVar(
+    "deferred_relationships", default=None)
+
+
+def _key(grant: AccessGrant) -> _GrantKey:
+    return (grant.person_id, grant.user_id, grant.team_id, grant.agency_id, grant.reason)
+
+
+@contextmanager
+def relationships_deferred() -> Iterator[None]:
+    """Within the block (one transaction of many events), relationships are written at its end.
+
+    ``relationship_grant`` then remembers each new relationship once and returns it unsaved;
+    when the block ends without an error, one query finds those already live and one INSERT
+    adds the rest. Nothing in event intake reads relationships, so no outcome changes; if the
+    block fails, the caller's transaction rolls back and none is written.
+    """
+    pending: dict[_GrantKey, AccessGrant] = {}
+    token = _deferred.set(pending)
+    try:
+        yield
+        _write_new(list(pending.values()))
+    finally:
+        _deferred.reset(token)
+
+
+def _write_new(grants: list[AccessGrant]) -> None:
+    if not grants:
+        return
+    live = set(AccessGrant.objects.filter(
+        person_id__in={g.person_id for g in grants}, reason__in={g.reason for g in grants},
+        ended_at__isnull=True,
+    ).values_list("person_id", "user_id", "team_id", "agency_id", "reason"))
+    AccessGrant.objects.bulk_create([g for g in grants if _key(g) not in live], batch_size=1000)
+
+
 def relationship_grant(
     *,
     person: Person,
@@ -33,6 +73,11 @@ def relationship_grant(
     source: str = "",
 ) -> AccessGrant:
     """Record a live relationship unless the same holder already has one for the same reason."""
+    pending = _deferred.get()
+    if pending is not None:
+        grant = AccessGrant(person=person, user=user, team=team, agency=agency, reason=reason,
+                            source=source, started_at=clock.now())
+        return pending.setdefault(_key(grant), grant)
     existing = AccessGrant.objects.filter(
         person=person, user=user, team=team, agency=agency, reason=reason, ended_at__isnull=True
     ).first()

@@ -15,7 +15,8 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from reachable.childstate.models import ChildFlag, Flag
-from reachable.chronology.models import Event, EventRelatedPerson
+from reachable.chronology.models import Event
+from reachable.chronology.related import event_related
 from reachable.people.models import Person
 
 EXPLOITATION_LEVELS = ("none", "emerging", "moderate", "significant")
@@ -29,10 +30,7 @@ def level_at_least(level: str | None, floor: str) -> bool:
 
 
 def _related(event: Event, *roles: str) -> list[Person]:
-    rows = EventRelatedPerson.objects.filter(event=event).select_related("person")
-    if roles:
-        rows = rows.filter(role__in=roles)
-    return [row.person for row in rows]
+    return [person for person, role in event_related(event) if not roles or role in roles]
 
 
 class _Writer:

@@ -13,6 +13,9 @@ The defaults come from the linkage benchmark (docs/decisions/0006).
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
@@ -61,8 +64,26 @@ def scorer_for(document: dict[str, Any]) -> Scorer:
     return _scorers[version]
 
 
+_pinned: ContextVar[Scorer | None] = ContextVar("pinned_scorer", default=None)
+
+
+@contextmanager
+def scorer_pinned() -> Iterator[Scorer]:
+    """Within the block (one transaction resolving many subjects) the active model is looked
+    up once. Activating another model is its own transaction, so none can start mid-block."""
+    scorer = active_scorer()
+    token = _pinned.set(scorer)
+    try:
+        yield scorer
+    finally:
+        _pinned.reset(token)
+
+
 def active_scorer() -> Scorer:
     """The scorer of the active model (one indexed query; the model loads once per process)."""
+    pinned = _pinned.get()
+    if pinned is not None:
+        return pinned
     version = LinkageModel.objects.filter(active=True).values_list("version", flat=True).first()
     if version is None:
         return scorer_for(default_document())

@@ -20,6 +20,7 @@ from reachable.identity.models import BlockingKey, MatchProfile
 from reachable.people.models import Person
 
 MAX_CANDIDATE_PROFILES = 500  # a pathological key (a placeholder that slipped through) stops here
+MAX_CANDIDATE_KEYS = 5000  # profile ids read before the merged ones are dropped
 
 
 def signature(f: Record) -> str:
@@ -31,12 +32,15 @@ def _has_content(f: Record) -> bool:
     return any(f.get(c) for c in ("forename", "surname", "dob", "postcode"))
 
 
-def profile_add(*, person: Person, f: Record, at: datetime) -> bool:
-    """Record this description of the person (once) with its blocking keys."""
+def profile_add(*, person: Person, f: Record, at: datetime, new_person: bool = False) -> bool:
+    """Record this description of the person (once) with its blocking keys.
+
+    ``new_person``: the person was created in this transaction and has no profile yet.
+    """
     if not _has_content(f):
         return False
     sig = signature(f)
-    if MatchProfile.objects.filter(person=person, signature=sig).exists():
+    if not new_person and MatchProfile.objects.filter(person=person, signature=sig).exists():
         return False
     profile = MatchProfile.objects.create(
         person=person, signature=sig, created_at=at, **{c: f.get(c) for c in FEATURE_COLUMNS})
@@ -73,12 +77,18 @@ PROFILE_FIELDS = ("id", "person_id", *FEATURE_COLUMNS)
 def candidates_for(f: Record) -> list[dict[str, Any]]:
     """Profiles sharing a blocking key with ``f``, of people not merged into someone else.
 
-    One query: ``key IN (...)`` on the indexed key column, joined to the profiles.
+    Two indexed lookups: the keys' profile ids (``key = ANY`` on the key index), then those
+    profiles by primary key. Written as two queries rather than one semi-join so that the plan
+    cannot depend on table statistics: while a freshly loaded index is still growing, stale
+    statistics led PostgreSQL to drive the join from every unmerged person instead.
     """
     keys = keys_for(f)
     if not keys:
         return []
-    ids = BlockingKey.objects.filter(key__in=keys).values("profile_id")
+    ids = list(BlockingKey.objects.filter(key__in=keys)
+               .values_list("profile_id", flat=True).distinct()[:MAX_CANDIDATE_KEYS])
+    if not ids:
+        return []
     rows = (MatchProfile.objects.filter(pk__in=ids, person__merged_into__isnull=True)
             .values(*PROFILE_FIELDS)[:MAX_CANDIDATE_PROFILES])
     return list(rows)

@@ -21,12 +21,13 @@ from django.db import IntegrityError, transaction
 
 from reachable.access.models import GrantReason
 from reachable.access.policies import Activity, has_activity
-from reachable.access.services import relationship_grant
+from reachable.access.services import relationship_grant, relationships_deferred
 from reachable.audit.services import AuditBuffer, audit_append, audit_buffered
 from reachable.chronology.models import Event, EventRelatedPerson
+from reachable.chronology.related import event_related_remember
 from reachable.core import clock
 from reachable.core.errors import DomainError, PermissionDenied, ValidationFailed
-from reachable.identity.resolver import resolve_subject
+from reachable.identity.resolver import resolutions_batched, resolve_subject
 from reachable.intake.projections import event_project
 from reachable.intake.schemas import ValidEnvelope, validate_envelope
 from reachable.organisations.models import Agency, User
@@ -129,8 +130,9 @@ def events_submit_batch(*, actor: User | None, payloads: Iterable[Any]
     items = list(payloads)
     with transaction.atomic():
         try:
-            with transaction.atomic(), audit_buffered() as audit, team_lookups_cached():
-                session = _Session(audit=audit, defer_results=True)
+            with (transaction.atomic(), audit_buffered() as audit, team_lookups_cached(),
+                  resolutions_batched(), relationships_deferred()):
+                session = _Session(audit=audit, batch=True)
                 token = _session.set(session)
                 try:
                     return _batch_fast(actor=actor, items=items, session=session)
@@ -182,7 +184,9 @@ class _Session:
     """
 
     audit: AuditBuffer
-    defer_results: bool = False
+    # A batch (one transaction, rolled back whole on any failed write) also holds back the
+    # stored results and writes them at its end.
+    batch: bool = False
     results: list[Event] = field(default_factory=list)
     agencies: dict[str, Agency | None] = field(default_factory=dict)
     supplied: set[tuple[int, int]] = field(default_factory=set)
@@ -303,9 +307,11 @@ def _accept(*, actor: User | None, agency: Agency, envelope: ValidEnvelope, dige
         subject=_jsonable(envelope.subject), related=related_json, data=envelope.data,
         payload_hash=digest,
     )
-    EventRelatedPerson.objects.bulk_create(
-        [EventRelatedPerson(event=event, person=p, role=r) for p, r in related_rows]
-    )
+    if related_rows:
+        EventRelatedPerson.objects.bulk_create(
+            [EventRelatedPerson(event=event, person=p, role=r) for p, r in related_rows]
+        )
+    event_related_remember(event, related_rows)
     projected = event_project(event=event, related=related_rows)
     if session is None or (person.pk, agency.pk) not in session.supplied:
         relationship_grant(person=person, agency=agency, reason=GrantReason.SUPPLIED_EVENT,
@@ -332,7 +338,7 @@ def _accept(*, actor: User | None, agency: Agency, envelope: ValidEnvelope, dige
               **{k: v for k, v in result.items() if k != "event"}}
     if projected or evaluation.state_changes:
         detail["changed"] = projected + evaluation.state_changes
-    if session is not None and session.defer_results:
+    if session is not None and session.batch:
         event.result = result  # written with the rest of the batch, same transaction
         session.results.append(event)
     else:

@@ -51,9 +51,11 @@ def identifier_row_add(*, person: Person, kind: str, value: str, issuer: str = "
 
 
 def address_row_add(
-    *, person: Person, postcode: str, line: str, at: datetime, source_agency: str
+    *, person: Person, postcode: str, line: str, at: datetime, source_agency: str,
+    new_person: bool = False,
 ) -> bool:
-    latest = person.addresses.first()
+    """Record an address unless it is the one already latest (``new_person``: none yet)."""
+    latest = None if new_person else person.addresses.first()
     if latest is not None and latest.postcode == postcode and latest.line == line:
         return False
     Address.objects.create(person=person, postcode=postcode, line=line, recorded_at=at,

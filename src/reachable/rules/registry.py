@@ -12,14 +12,14 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from enum import StrEnum
-from functools import cached_property
 from typing import Any
 
 from django.conf import settings
 from django.core.signals import setting_changed
 
 from reachable.childstate.state import ChildState, child_state
-from reachable.chronology.models import Event, EventRelatedPerson
+from reachable.chronology.models import Event
+from reachable.chronology.related import event_related
 from reachable.people.models import Person
 from reachable.rules.calendar import ClockUnit
 
@@ -48,10 +48,9 @@ class RuleContext:
             self._state = child_state(self.person, at=self.event.occurred_at)
         return self._state
 
-    @cached_property
+    @property
     def related(self) -> list[tuple[Person, str]]:
-        rows = EventRelatedPerson.objects.filter(event=self.event).select_related("person")
-        return [(row.person, row.role) for row in rows]
+        return event_related(self.event)
 
     def related_people(self, *roles: str) -> list[Person]:
         return [p for p, role in self.related if not roles or role in roles]
