@@ -322,3 +322,49 @@ def test_one_invalid_file_stops_the_run_before_anything_replays(
     assert result.reports == []
     assert f"{bad}:1: 'start' is missing" in result.stderr
     assert f"{bad}:1: 'events' is missing" in result.stderr
+
+
+def test_ack_takes_the_acknowledging_teams_alert_when_a_rule_routes_to_two_teams(
+    replay: Replay, write_scenario: Write
+) -> None:
+    """``health-assessment-overdue`` alerts the LAC nurse (health) and the IRO at once; the
+    health team's ``ack`` must take its own alert, not the IRO's (the newer by id)."""
+    path = write_scenario("two-routes.yaml", """
+name: Two routes, one acknowledgement
+start: 2025-03-03T08:00:00+00:00
+end: +400d
+area:
+  agencies:
+    lac-health: health
+people:
+  - ref: child
+    given_name: Erin
+    family_name: Blackmore
+    date_of_birth: 2014-09-29
+    sex: F
+events:
+  - at: +0h
+    type: cla.started
+    source: {agency: csc, record: cla-802}
+    subject: {given_name: Erin, family_name: Blackmore, date_of_birth: 2014-09-29}
+    data: {legal_status: s31}
+  - at: +11d 02:00
+    type: health_assessment.completed
+    source: {agency: lac-health, record: ha-802-i}
+    subject: {given_name: Erin, family_name: Blackmore, date_of_birth: 2014-09-29}
+    data: {kind: initial}
+  - at: +390d
+    type: ack
+    alert: {rule: health-assessment-overdue, for: child}
+    by: health
+expect:
+  - alert: health-assessment-overdue
+    for: child
+    route: health
+  - alert: health-assessment-overdue
+    for: child
+    route: iro
+""")
+    result = replay(path)
+    assert result.report["passed"] is True, result.report
+    assert result.status == 0

@@ -141,8 +141,12 @@ def _acknowledge(org: Organisation, step: Step, scenario: Scenario) -> str | Non
     person = person_for(scenario.people[step.ref])
     if person is None:
         return f"the platform holds no one matching '{step.ref}' yet"
-    alert = (Alert.objects.filter(rule_id=step.rule, person=person, status=AlertStatus.OPEN)
-             .order_by("-raised_at", "-id").first())
+    # The acknowledging team's own alert first (a rule with two routes raises one per team),
+    # else the newest open one, which the team may still be able to see.
+    open_alerts = Alert.objects.filter(rule_id=step.rule, person=person,
+                                       status=AlertStatus.OPEN).order_by("-raised_at", "-id")
+    alert = (open_alerts.filter(team=org.teams.get(step.by)).first()
+             if step.by in org.teams else None) or open_alerts.first()
     if alert is None:
         return f"no open {step.rule} alert for {step.ref} ({person.ref}) to acknowledge"
     try:
