@@ -9,7 +9,9 @@ ask plain questions of ("is this a known child?"), each answer traceable to even
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -33,6 +35,62 @@ def _related(event: Event, *roles: str) -> list[Person]:
     return [person for person, role in event_related(event) if not roles or role in roles]
 
 
+_live: ContextVar[dict[int, list[ChildFlag]] | None] = ContextVar("live_flags", default=None)
+
+
+@contextmanager
+def flags_batched() -> Iterator[None]:
+    """Within the block (one transaction of many events), each person's live flags are read
+    once and then kept current in memory by ``state_apply``, the only writer of flags."""
+    token = _live.set({})
+    try:
+        yield
+    finally:
+        _live.reset(token)
+
+
+def flags_prefetch(person_ids: Iterable[int]) -> None:
+    """Read the live flags of many people at once (inside ``flags_batched``; else nothing)."""
+    cache = _live.get()
+    if cache is None:
+        return
+    wanted = [pk for pk in set(person_ids) if pk not in cache]
+    for start in range(0, len(wanted), 1000):
+        chunk = wanted[start:start + 1000]
+        for pk in chunk:
+            cache[pk] = []
+        for row in ChildFlag.objects.filter(person_id__in=chunk, cleared_at__isnull=True):
+            cache[row.person_id].append(row)  # in the model's order: set_at, id
+
+
+def flags_none_yet(person_id: int) -> None:
+    """The person was created in this transaction: no flags to read."""
+    cache = _live.get()
+    if cache is not None:
+        cache.setdefault(person_id, [])
+
+
+def live_flags(person: Person) -> list[ChildFlag]:
+    """The person's flags not cleared, oldest first."""
+    cache = _live.get()
+    if cache is None:
+        return list(ChildFlag.objects.filter(person=person, cleared_at__isnull=True))
+    if person.pk not in cache:
+        flags_prefetch([person.pk])
+    return list(cache[person.pk])
+
+
+def _remember(row: ChildFlag) -> None:
+    cache = _live.get()
+    if cache is None or row.person_id not in cache:
+        return
+    rows = [r for r in cache[row.person_id] if r.pk != row.pk]
+    if row.cleared_at is None:
+        rows.append(row)
+        rows.sort(key=lambda r: (r.set_at, r.pk))
+    cache[row.person_id] = rows
+
+
 class _Writer:
     """Sets and clears flags for one event; records what changed for the audit record."""
 
@@ -42,20 +100,19 @@ class _Writer:
 
     def set(self, person: Person, flag: Flag, key: str = "",
             value: dict[str, Any] | None = None) -> None:
-        current = ChildFlag.objects.filter(person=person, flag=flag, key=key,
-                                           cleared_at__isnull=True).first()
+        current = next((row for row in live_flags(person)
+                        if row.flag == flag and row.key == key), None)
         if current is not None:
             if value is None or current.value == value:
                 return  # already so: the earlier event stays the reason
             self._clear_row(current)
-        ChildFlag.objects.create(person=person, flag=flag, key=key, value=value or {},
-                                 set_by=self.event, set_at=self.event.occurred_at)
+        _remember(ChildFlag.objects.create(person=person, flag=flag, key=key, value=value or {},
+                                           set_by=self.event, set_at=self.event.occurred_at))
         self.changes.append(f"+{flag.value}" + (f":{key}" if key else ""))
 
     def clear(self, person: Person, flag: Flag, key: str | None = None) -> None:
-        rows = ChildFlag.objects.filter(person=person, flag=flag, cleared_at__isnull=True)
-        if key is not None:
-            rows = rows.filter(key=key)
+        rows = [row for row in live_flags(person)
+                if row.flag == flag and (key is None or row.key == key)]
         for row in rows:
             self._clear_row(row)
             self.changes.append(f"-{flag.value}" + (f":{row.key}" if row.key else ""))
@@ -64,6 +121,7 @@ class _Writer:
         row.cleared_by = self.event
         row.cleared_at = self.event.occurred_at
         row.save(update_fields=["cleared_by", "cleared_at"])
+        _remember(row)
 
 
 def state_apply(event: Event) -> list[str]:
@@ -150,8 +208,7 @@ def state_apply(event: Event) -> list[str]:
                   value={"child": child.pk, "reference": reference})
     elif kind == "bail.condition_ended":
         reference = str(data.get("reference") or "")
-        for row in ChildFlag.objects.filter(flag=Flag.BAILED_NO_CONTACT, person=person,
-                                            cleared_at__isnull=True):
+        for row in [r for r in live_flags(person) if r.flag == Flag.BAILED_NO_CONTACT]:
             if reference and row.value.get("reference") != reference:
                 continue
             w.clear(person, Flag.BAILED_NO_CONTACT, row.key)
@@ -240,7 +297,7 @@ def child_state(person: Person, *, at: datetime, exclude_event: Event | None = N
     ``exclude_event`` leaves one event out of the missing history: rules triggered by that very
     event ask about the child as they were before it ("known before this EHE registration?").
     """
-    flags = tuple(ChildFlag.objects.filter(person=person, cleared_at__isnull=True))
+    flags = tuple(live_flags(person))
     missing = Event.objects.filter(person=person, type="missing.reported",
                                    occurred_at__gt=at - MISSING_HISTORY, occurred_at__lte=at)
     if exclude_event is not None:

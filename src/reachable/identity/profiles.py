@@ -28,7 +28,7 @@ def signature(f: Record) -> str:
     return hashlib.sha1(text.encode(), usedforsecurity=False).hexdigest()
 
 
-def _has_content(f: Record) -> bool:
+def has_content(f: Record) -> bool:
     return any(f.get(c) for c in ("forename", "surname", "dob", "postcode"))
 
 
@@ -37,7 +37,7 @@ def profile_add(*, person: Person, f: Record, at: datetime, new_person: bool = F
 
     ``new_person``: the person was created in this transaction and has no profile yet.
     """
-    if not _has_content(f):
+    if not has_content(f):
         return False
     sig = signature(f)
     if not new_person and MatchProfile.objects.filter(person=person, signature=sig).exists():
@@ -54,7 +54,7 @@ def profiles_add_bulk(items: Iterable[tuple[int, Record]], *, at: datetime
     (profile id, person id, features)."""
     wanted: dict[tuple[int, str], Record] = {}
     for person_id, f in items:
-        if _has_content(f):
+        if has_content(f):
             wanted.setdefault((person_id, signature(f)), f)
     if not wanted:
         return []

@@ -12,15 +12,14 @@ match profile with blocking keys so later records find this person.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from django.db.models import Q
-
+from reachable.identity.batch_index import BatchIndex
 from reachable.identity.decisions import Candidate, Kind, Outcome, decide
 from reachable.identity.features import Record, features
 from reachable.identity.models import LinkDecision
@@ -29,10 +28,14 @@ from reachable.identity.profiles import candidates_for, profile_add
 from reachable.identity.scorer import Scorer
 from reachable.people.models import Identifier, IdentifierKind, Person
 from reachable.people.records import (
+    IdentifierKey,
     address_row_add,
     identifier_row_add,
+    identifiers_held,
     name_row_add,
     person_row_create,
+    records_batched,
+    records_flush,
 )
 
 STRONG_IDENTIFIERS = (
@@ -58,44 +61,66 @@ class Resolution:
     guard: str = ""  # why a high score was held back for review
 
 
-_deferred_decisions: ContextVar[list[LinkDecision] | None] = ContextVar(
-    "deferred_link_decisions", default=None)
+_index: ContextVar[BatchIndex | None] = ContextVar("resolution_batch", default=None)
 
 
 @contextmanager
 def resolutions_batched() -> Iterator[None]:
     """Resolve many subjects in one transaction (a batch of events) with less per-subject work.
 
-    The active model is looked up once, and the link decisions are written together when the
-    block ends without an error. Nothing reads link decisions while subjects are resolved, so
-    holding them back changes no outcome; if the block fails, the caller's transaction rolls
-    back and none is written.
+    The active model is looked up once; ``resolutions_prefetch`` reads what the batch's
+    subjects need from the index in a few queries (``batch_index``, ``people.records``); new
+    names, addresses, identifiers, profiles and link decisions are held in memory, seen by the
+    rest of the batch, and inserted together when the block ends without an error. If the block
+    fails, nothing held is written and the caller's transaction rolls back.
     """
-    pending: list[LinkDecision] = []
-    token = _deferred_decisions.set(pending)
+    index = BatchIndex()
+    token = _index.set(index)
     try:
-        with scorer_pinned():
+        with scorer_pinned(), records_batched():
             yield
-        LinkDecision.objects.bulk_create(pending, batch_size=1000)
+            records_flush()
+            index.flush()
     finally:
-        _deferred_decisions.reset(token)
+        _index.reset(token)
+
+
+def resolutions_prefetch(subjects: Iterable[tuple[dict[str, Any], str]]) -> set[int]:
+    """Read what resolving these (subject, agency code) pairs will ask of the index, in a
+    few queries for all of them; returns the people they may resolve to (identifier holders
+    and candidates). Only inside ``resolutions_batched``; else nothing."""
+    index = _index.get()
+    if index is None:
+        return set()
+    scorer = active_scorer()
+    keys: list[IdentifierKey] = []
+    records: list[Record] = []
+    for subject, agency_code in subjects:
+        keys.extend(_identifier_keys(subject, agency_code))
+        records.append(scorer.with_tf(features(subject)))
+    held = identifiers_held(keys)
+    return index.prefetch(records,
+                          person_ids={identifier.person_id for identifier in held.values()})
 
 
 def _issuer(kind: str, agency_code: str) -> str:
     return agency_code if kind == IdentifierKind.LOCAL else ""
 
 
+def _identifier_keys(subject: dict[str, Any], agency_code: str) -> list[IdentifierKey]:
+    return [(kind, _issuer(kind, agency_code), subject[key])
+            for kind, key in STRONG_IDENTIFIERS if subject.get(key)]
+
+
 def _held_identifiers(subject: dict[str, Any], agency_code: str) -> dict[str, Identifier]:
     """The subject's strong identifiers already in the index, by subject key (one query)."""
-    wanted = [(kind, key, subject[key]) for kind, key in STRONG_IDENTIFIERS if subject.get(key)]
+    wanted = _identifier_keys(subject, agency_code)
     if not wanted:
         return {}
-    condition = Q()
-    for kind, _, value in wanted:
-        condition |= Q(kind=kind, value=value, issuer=_issuer(kind, agency_code))
-    found = {(i.kind, i.value): i for i in
-             Identifier.objects.filter(condition).select_related("person")}
-    return {key: found[(kind, value)] for kind, key, value in wanted if (kind, value) in found}
+    found = identifiers_held(wanted)
+    subject_keys = [key for _, key in STRONG_IDENTIFIERS if subject.get(key)]
+    return {key: found[wanted_key] for key, wanted_key in zip(subject_keys, wanted, strict=True)
+            if wanted_key in found}
 
 
 def _match_identifier(held: dict[str, Identifier]) -> tuple[Person, str] | None:
@@ -111,9 +136,9 @@ def _known_distinct(a: int, b: int) -> bool:
     return pair_known_distinct(a, b)
 
 
-def _match_model(scorer: Scorer, f: Record) -> Outcome:
+def _match_model(scorer: Scorer, f: Record, index: BatchIndex | None) -> Outcome:
     scored = []
-    for row in candidates_for(f):
+    for row in (candidates_for(f) if index is None else index.candidates(f)):
         profile = scorer.with_tf(row)
         scored.append(Candidate(row["person_id"], scorer.score(f, profile), profile))
     return decide(scorer=scorer, incoming=f, scored=scored, thresholds=thresholds(),
@@ -135,6 +160,7 @@ def resolve_subject(*, subject: dict[str, Any], agency_code: str, at: datetime,
     given = subject.get("given_name") or ""
     family = subject.get("family_name") or ""
     dob = subject.get("date_of_birth")
+    index = _index.get()
     scorer = active_scorer()
     f = scorer.with_tf(features(subject))
     held = _held_identifiers(subject, agency_code)
@@ -142,12 +168,15 @@ def resolve_subject(*, subject: dict[str, Any], agency_code: str, at: datetime,
     outcome: Outcome | None = None
     if hit is not None:
         person, matched_on = hit
+        if index is not None:
+            person = index.same_person(person)
         created = False
     else:
-        outcome = _match_model(scorer, f)
+        outcome = _match_model(scorer, f, index)
         best = outcome.best
         if outcome.decision == Kind.AUTO_LINK and best is not None:
-            person = Person.objects.get(pk=best.person_id)
+            person = (Person.objects.get(pk=best.person_id) if index is None
+                      else index.person(best.person_id))
             matched_on = ("name_and_dob" if _exact_name_and_dob(f, best.profile)
                           else "probabilistic")
             created = False
@@ -156,9 +185,14 @@ def resolve_subject(*, subject: dict[str, Any], agency_code: str, at: datetime,
                 given_name=given, family_name=family, date_of_birth=dob,
                 sex=subject.get("sex") or "U", at=at, source_agency=agency_code,
             )
+            if index is not None:
+                index.person_created(person)
             matched_on, created = "new", True
     _enrich(person, subject, agency_code, at, created, held)
-    profile_add(person=person, f=f, at=at, new_person=created)
+    if index is None:
+        profile_add(person=person, f=f, at=at, new_person=created)
+    else:
+        index.profile_add(person=person, f=f, at=at)
     resolution = Resolution(
         person=person, created=created, matched_on=matched_on,
         decision=Kind.DETERMINISTIC if outcome is None else outcome.decision,
@@ -175,11 +209,10 @@ def resolve_subject(*, subject: dict[str, Any], agency_code: str, at: datetime,
         agency_code=agency_code, decision=resolution.decision, matched_on=matched_on,
         match_weight=resolution.match_weight, match_probability=resolution.match_probability,
         model_version=scorer.version, created_at=at)
-    deferred = _deferred_decisions.get()
-    if deferred is None:
+    if index is None:
         decision.save(force_insert=True)
     else:
-        deferred.append(decision)
+        index.decisions.append(decision)
     if outcome is not None and outcome.decision == Kind.REVIEW and outcome.best is not None:
         review_open(scorer=scorer, incoming=person, incoming_features=f, outcome=outcome,
                     source=source)

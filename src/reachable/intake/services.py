@@ -23,11 +23,16 @@ from reachable.access.models import GrantReason
 from reachable.access.policies import Activity, has_activity
 from reachable.access.services import relationship_grant, relationships_deferred
 from reachable.audit.services import AuditBuffer, audit_append, audit_buffered
+from reachable.childstate.state import flags_batched, flags_none_yet, flags_prefetch
 from reachable.chronology.models import Event, EventRelatedPerson
 from reachable.chronology.related import event_related_remember
 from reachable.core import clock
 from reachable.core.errors import DomainError, PermissionDenied, ValidationFailed
-from reachable.identity.resolver import resolutions_batched, resolve_subject
+from reachable.identity.resolver import (
+    resolutions_batched,
+    resolutions_prefetch,
+    resolve_subject,
+)
 from reachable.intake.projections import event_project
 from reachable.intake.schemas import ValidEnvelope, validate_envelope
 from reachable.organisations.models import Agency, User
@@ -131,14 +136,16 @@ def events_submit_batch(*, actor: User | None, payloads: Iterable[Any]
     with transaction.atomic():
         try:
             with (transaction.atomic(), audit_buffered() as audit, team_lookups_cached(),
-                  resolutions_batched(), relationships_deferred()):
+                  resolutions_batched(), relationships_deferred(), flags_batched()):
                 session = _Session(audit=audit, batch=True)
                 token = _session.set(session)
                 try:
                     return _batch_fast(actor=actor, items=items, session=session)
                 finally:
                     _session.reset(token)
-        except _WriteFailed:
+        except (_WriteFailed, IntegrityError):
+            # IntegrityError: a row held back until the end of the pass met a unique
+            # constraint that another transaction won in the meantime.
             return [_outcome(index, partial(event_submit, actor=actor, payload=payload))
                     for index, payload in enumerate(items)]
 
@@ -239,6 +246,15 @@ def _batch_fast(*, actor: User | None, items: list[Any], session: _Session
 
     checked = [_outcome(i, partial(check, payload)) for i, payload in enumerate(items)]
     seen = _seen_records([c for c in checked if isinstance(c, _Checked)])
+    known = resolutions_prefetch(
+        (described, item.agency.code)
+        for item in checked
+        if isinstance(item, _Checked)
+        and (item.agency.pk, item.envelope.source_record) not in seen
+        for described in (item.envelope.subject,
+                          *({k: v for k, v in related.items() if k != "role"}
+                            for related in item.envelope.related)))
+    flags_prefetch(known)
     outcomes: list[Submission | SubmissionError] = []
     for index, item in enumerate(checked):
         if isinstance(item, SubmissionError):
@@ -290,6 +306,8 @@ def _accept(*, actor: User | None, agency: Agency, envelope: ValidEnvelope, dige
     resolution = resolve_subject(subject=envelope.subject, agency_code=agency.code,
                                  at=envelope.occurred_at, source=source)
     person = resolution.person
+    if resolution.created:
+        flags_none_yet(person.pk)
     related_rows = []
     related_json = []
     for number, related in enumerate(envelope.related, start=1):

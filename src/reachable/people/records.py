@@ -3,14 +3,131 @@
 These are the building blocks of identity resolution and run inside the event submission
 transaction, whose single audit record lists what they changed. They are not called directly
 from views or the API.
+
+Inside ``records_batched()`` (one transaction resolving a batch of events) the same helpers
+answer from what the batch has already read or written (``records_prefetch`` reads names,
+latest addresses and identifiers for many people at once) and hold their new names, addresses
+and identifiers back until ``records_flush``, which inserts them together. Every reader of
+these rows during a batch goes through these helpers, so each answer is the one the database
+would have given had every row been inserted at once.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass, field
 from datetime import date, datetime
+
+from django.db.models import Q
 
 from reachable.people.models import Address, Identifier, Person, PersonName, Relationship
 from reachable.people.validators import name_key
+
+IdentifierKey = tuple[str, str, str]  # (kind, issuer, value)
+# (recorded_at, order, postcode, line) of a person's latest address; rows written in the batch
+# order after every stored row, as their ids will.
+_Latest = tuple[datetime, int, str, str]
+_AFTER_STORED = 1 << 62
+
+
+@dataclass
+class _Batch:
+    names: dict[int, set[str]] = field(default_factory=dict)
+    latest: dict[int, _Latest | None] = field(default_factory=dict)
+    identifiers: dict[IdentifierKey, Identifier | None] = field(default_factory=dict)
+    new_names: list[PersonName] = field(default_factory=list)
+    new_addresses: list[Address] = field(default_factory=list)
+    new_identifiers: list[Identifier] = field(default_factory=list)
+    written: int = 0
+
+    def names_of(self, person_id: int) -> set[str]:
+        if person_id not in self.names:
+            records_prefetch([person_id])
+        return self.names[person_id]
+
+    def latest_of(self, person_id: int) -> _Latest | None:
+        if person_id not in self.latest:
+            records_prefetch([person_id])
+        return self.latest[person_id]
+
+
+_batch: ContextVar[_Batch | None] = ContextVar("people_records_batch", default=None)
+
+
+@contextmanager
+def records_batched() -> Iterator[None]:
+    """Hold new names, addresses and identifiers for ``records_flush`` (same transaction).
+
+    Leaving the block without flushing discards them: the caller's transaction is rolling back.
+    """
+    token = _batch.set(_Batch())
+    try:
+        yield
+    finally:
+        _batch.reset(token)
+
+
+def records_flush() -> None:
+    """Insert what the batch held back (a unique constraint raced by another transaction
+    raises ``IntegrityError`` here, and the caller replays the batch event by event)."""
+    batch = _batch.get()
+    if batch is None:
+        return
+    PersonName.objects.bulk_create(batch.new_names, batch_size=1000)
+    Address.objects.bulk_create(batch.new_addresses, batch_size=1000)
+    Identifier.objects.bulk_create(batch.new_identifiers, batch_size=1000)
+    batch.new_names, batch.new_addresses, batch.new_identifiers = [], [], []
+
+
+def records_prefetch(person_ids: Iterable[int]) -> None:
+    """Read the names and latest address of many people at once (in a batch; else nothing)."""
+    batch = _batch.get()
+    if batch is None:
+        return
+    wanted = [pk for pk in set(person_ids) if pk not in batch.names]
+    for start in range(0, len(wanted), 1000):
+        chunk = wanted[start:start + 1000]
+        for pk in chunk:
+            batch.names[pk] = set()
+            batch.latest[pk] = None
+        for pk, key in PersonName.objects.filter(person_id__in=chunk).values_list(
+                "person_id", "name_key"):
+            batch.names[pk].add(key)
+        for pk, at, row_id, postcode, line in Address.objects.filter(
+                person_id__in=chunk).values_list("person_id", "recorded_at", "id", "postcode",
+                                                 "line"):
+            held = batch.latest[pk]
+            if held is None or (at, row_id) > held[:2]:
+                batch.latest[pk] = (at, row_id, postcode, line)
+
+
+def identifiers_held(keys: Iterable[IdentifierKey]) -> dict[IdentifierKey, Identifier]:
+    """The identifiers someone holds among ``keys`` (kind, issuer, value), with their person.
+
+    One query (per thousand keys). In a batch, each key is read from the database once and
+    the batch's own new identifiers are included.
+    """
+    wanted = set(keys)
+    batch = _batch.get()
+    unknown = sorted(wanted if batch is None else
+                     {k for k in wanted if k not in batch.identifiers})
+    found: dict[IdentifierKey, Identifier] = {}
+    for start in range(0, len(unknown), 1000):
+        by_kind: dict[tuple[str, str], list[str]] = {}
+        for kind, issuer, value in unknown[start:start + 1000]:
+            by_kind.setdefault((kind, issuer), []).append(value)
+        condition = Q()
+        for (kind, issuer), values in by_kind.items():
+            condition |= Q(kind=kind, issuer=issuer, value__in=values)
+        for row in Identifier.objects.filter(condition).select_related("person"):
+            found[(row.kind, row.issuer, row.value)] = row
+    if batch is None:
+        return found
+    for key in unknown:
+        batch.identifiers[key] = found.get(key)
+    return {k: held for k in wanted if (held := batch.identifiers[k]) is not None}
 
 
 def person_row_create(
@@ -23,19 +140,35 @@ def person_row_create(
         sex=sex or "U", created_at=at,
     )
     # A new person has no names yet: insert, without first looking for one.
-    PersonName.objects.create(person=person, name_key=person.name_key, given_name=given_name,
-                              family_name=family_name, source_agency=source_agency)
+    name = PersonName(person=person, name_key=person.name_key, given_name=given_name,
+                      family_name=family_name, source_agency=source_agency)
+    batch = _batch.get()
+    if batch is None:
+        name.save(force_insert=True)
+    else:
+        batch.names[person.pk] = {person.name_key}
+        batch.latest[person.pk] = None
+        batch.new_names.append(name)
     return person
 
 
 def name_row_add(*, person: Person, given_name: str, family_name: str, source_agency: str) -> bool:
     key = name_key(given_name, family_name)
-    _, created = PersonName.objects.get_or_create(
-        person=person, name_key=key,
-        defaults={"given_name": given_name, "family_name": family_name,
-                  "source_agency": source_agency},
-    )
-    return created
+    batch = _batch.get()
+    if batch is None:
+        _, created = PersonName.objects.get_or_create(
+            person=person, name_key=key,
+            defaults={"given_name": given_name, "family_name": family_name,
+                      "source_agency": source_agency},
+        )
+        return created
+    names = batch.names_of(person.pk)
+    if key in names:
+        return False
+    names.add(key)
+    batch.new_names.append(PersonName(person=person, name_key=key, given_name=given_name,
+                                      family_name=family_name, source_agency=source_agency))
+    return True
 
 
 def identifier_row_add(*, person: Person, kind: str, value: str, issuer: str = "",
@@ -44,9 +177,19 @@ def identifier_row_add(*, person: Person, kind: str, value: str, issuer: str = "
 
     ``checked``: the caller looked it up in this transaction and nobody holds it.
     """
-    if not checked and Identifier.objects.filter(kind=kind, issuer=issuer, value=value).exists():
+    batch = _batch.get()
+    if batch is None:
+        if not checked and Identifier.objects.filter(kind=kind, issuer=issuer,
+                                                     value=value).exists():
+            return False
+        Identifier.objects.create(person=person, kind=kind, value=value, issuer=issuer)
+        return True
+    key = (kind, issuer, value)
+    if identifiers_held([key]):
         return False
-    Identifier.objects.create(person=person, kind=kind, value=value, issuer=issuer)
+    identifier = Identifier(person=person, kind=kind, value=value, issuer=issuer)
+    batch.identifiers[key] = identifier
+    batch.new_identifiers.append(identifier)
     return True
 
 
@@ -55,11 +198,23 @@ def address_row_add(
     new_person: bool = False,
 ) -> bool:
     """Record an address unless it is the one already latest (``new_person``: none yet)."""
-    latest = None if new_person else person.addresses.first()
-    if latest is not None and latest.postcode == postcode and latest.line == line:
+    batch = _batch.get()
+    if batch is None:
+        latest = None if new_person else person.addresses.first()
+        if latest is not None and latest.postcode == postcode and latest.line == line:
+            return False
+        Address.objects.create(person=person, postcode=postcode, line=line, recorded_at=at,
+                               source_agency=source_agency)
+        return True
+    held = None if new_person else batch.latest_of(person.pk)
+    if held is not None and held[2] == postcode and held[3] == line:
         return False
-    Address.objects.create(person=person, postcode=postcode, line=line, recorded_at=at,
-                           source_agency=source_agency)
+    batch.written += 1
+    entry = (at, _AFTER_STORED + batch.written, postcode, line)
+    if held is None or entry[:2] > held[:2]:
+        batch.latest[person.pk] = entry
+    batch.new_addresses.append(Address(person=person, postcode=postcode, line=line,
+                                       recorded_at=at, source_agency=source_agency))
     return True
 
 

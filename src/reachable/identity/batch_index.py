@@ -1,0 +1,148 @@
+"""What one batch of resolutions knows of the index, read once and kept current by its writes.
+
+A batch of events resolves its subjects one after another, each seeing the people the earlier
+ones created or described, exactly as single submissions would. Asking the database for every
+subject's identifiers, candidate profiles, profile signatures and people costs a handful of
+queries each; here the batch reads them for all its subjects at once (``prefetch``), answers
+later questions from memory, and reads only what it has not seen. Its own new profiles (with
+their blocking keys) and link decisions are held in memory, visible to the rest of the batch,
+and inserted together by ``flush`` in the same transaction.
+
+Nothing else reads profiles, keys or link decisions while a batch runs, and no one is merged
+in the middle of one, so the answers are the ones the database would give.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from reachable.identity.blocking import keys_for
+from reachable.identity.features import FEATURE_COLUMNS, Record
+from reachable.identity.models import BlockingKey, LinkDecision, MatchProfile
+from reachable.identity.profiles import (
+    MAX_CANDIDATE_KEYS,
+    MAX_CANDIDATE_PROFILES,
+    PROFILE_FIELDS,
+    has_content,
+    signature,
+)
+from reachable.people.models import Person
+from reachable.people.records import records_prefetch
+
+CHUNK = 1000
+
+
+@dataclass
+class BatchIndex:
+    key_profiles: dict[str, list[int]] = field(default_factory=dict)
+    profiles: dict[int, dict[str, Any]] = field(default_factory=dict)
+    signatures: dict[int, set[str]] = field(default_factory=dict)
+    persons: dict[int, Person] = field(default_factory=dict)
+    new_profiles: list[tuple[MatchProfile, list[str]]] = field(default_factory=list)
+    decisions: list[LinkDecision] = field(default_factory=list)
+    # Profiles written in the batch have no id until ``flush``: they are known by -1, -2, ...
+    next_unsaved: int = -1
+
+    # -- reading ---------------------------------------------------------------------------
+
+    def prefetch(self, records: Iterable[Record], person_ids: Iterable[int] = ()) -> set[int]:
+        """Candidates for every record's blocking keys, and what is needed about their people
+        (and ``person_ids``, e.g. identifier holders): a few queries for the whole batch.
+        Returns those people's ids."""
+        keys = {key for f in records for key in keys_for(f)}
+        self._load_keys(keys)
+        people = {row["person_id"] for row in self.profiles.values()} | set(person_ids)
+        self.persons_prefetch(people)
+        return people
+
+    def persons_prefetch(self, person_ids: Iterable[int]) -> None:
+        wanted = [pk for pk in set(person_ids) if pk not in self.signatures]
+        for start in range(0, len(wanted), CHUNK):
+            chunk = wanted[start:start + CHUNK]
+            missing = [pk for pk in chunk if pk not in self.persons]
+            for person in Person.objects.filter(pk__in=missing):
+                self.persons[person.pk] = person
+            for pk in chunk:
+                self.signatures[pk] = set()
+            for pk, sig in MatchProfile.objects.filter(person_id__in=chunk).values_list(
+                    "person_id", "signature"):
+                self.signatures[pk].add(sig)
+        records_prefetch(wanted)
+
+    def _load_keys(self, keys: Iterable[str]) -> None:
+        missing = sorted(k for k in set(keys) if k not in self.key_profiles)
+        if not missing:
+            return
+        for key in missing:
+            self.key_profiles[key] = []
+        ids: set[int] = set()
+        for start in range(0, len(missing), CHUNK):
+            for key, profile_id in BlockingKey.objects.filter(
+                    key__in=missing[start:start + CHUNK]).values_list("key", "profile_id"):
+                self.key_profiles[key].append(profile_id)
+                ids.add(profile_id)
+        unread = sorted(ids - self.profiles.keys())
+        for start in range(0, len(unread), CHUNK):
+            for row in MatchProfile.objects.filter(
+                    pk__in=unread[start:start + CHUNK], person__merged_into__isnull=True
+            ).values(*PROFILE_FIELDS):
+                self.profiles[row["id"]] = row
+
+    def candidates(self, f: Record) -> list[dict[str, Any]]:
+        """As ``profiles.candidates_for``: profiles sharing a blocking key with ``f``."""
+        keys = keys_for(f)
+        self._load_keys(keys)
+        ids = sorted({pid for key in keys for pid in self.key_profiles[key]},
+                     key=lambda pid: (pid < 0, abs(pid)))[:MAX_CANDIDATE_KEYS]
+        rows = [self.profiles[pid] for pid in ids if pid in self.profiles]
+        return rows[:MAX_CANDIDATE_PROFILES]
+
+    def person(self, pk: int) -> Person:
+        if pk not in self.persons:
+            self.persons[pk] = Person.objects.get(pk=pk)
+        return self.persons[pk]
+
+    def same_person(self, person: Person) -> Person:
+        """The batch's one instance of ``person`` (so a change made by one event is seen by
+        the next), remembering it if it is the first."""
+        return self.persons.setdefault(person.pk, person)
+
+    # -- writing ---------------------------------------------------------------------------
+
+    def person_created(self, person: Person) -> None:
+        self.persons[person.pk] = person
+        self.signatures[person.pk] = set()
+
+    def profile_add(self, *, person: Person, f: Record, at: datetime) -> bool:
+        """As ``profiles.profile_add``, held until ``flush`` and visible to the batch now."""
+        if not has_content(f):
+            return False
+        sig = signature(f)
+        if person.pk not in self.signatures:
+            self.persons_prefetch([person.pk])
+        if sig in self.signatures[person.pk]:
+            return False
+        self.signatures[person.pk].add(sig)
+        values = {c: f.get(c) for c in FEATURE_COLUMNS}
+        keys = keys_for(f)
+        self._load_keys(keys)  # so the stored rows of these keys are not hidden by ours
+        unsaved = self.next_unsaved
+        self.next_unsaved -= 1
+        self.profiles[unsaved] = {"id": unsaved, "person_id": person.pk, **values}
+        for key in keys:
+            self.key_profiles[key].append(unsaved)
+        self.new_profiles.append(
+            (MatchProfile(person=person, signature=sig, created_at=at, **values), keys))
+        return True
+
+    def flush(self) -> None:
+        profiles = [profile for profile, _ in self.new_profiles]
+        MatchProfile.objects.bulk_create(profiles, batch_size=CHUNK)
+        BlockingKey.objects.bulk_create(
+            (BlockingKey(profile_id=profile.pk, key=key)
+             for profile, keys in self.new_profiles for key in keys), batch_size=5 * CHUNK)
+        LinkDecision.objects.bulk_create(self.decisions, batch_size=CHUNK)
+        self.new_profiles, self.decisions = [], []
