@@ -23,6 +23,7 @@ Both sides train their model unsupervised on the data being linked, with the sam
 from __future__ import annotations
 
 import csv
+import json
 import logging
 import random
 import statistics
@@ -37,6 +38,7 @@ from typing import Any
 from django.db import connection, transaction
 
 from reachable.core import clock
+from reachable.identity.duckdb_connection import duckdb_connect
 from reachable.identity.splink_settings import LinkType
 
 Progress = Callable[[str], None]
@@ -224,14 +226,12 @@ def baseline_record(subject: dict[str, Any], uid: str) -> dict[str, Any]:
 
 
 def _baseline_linker(tables: list[Any], link_type: LinkType) -> Any:
-    import duckdb
     import pyarrow as pa
     from splink import DuckDBAPI, Linker, block_on
 
     from reachable.identity.splink_settings import BASELINE_TRAINING_BLOCKS, baseline_settings
 
-    con = duckdb.connect()
-    con.execute("SET threads TO 2")
+    con = duckdb_connect()
     db_api = DuckDBAPI(connection=con)
     frames = [db_api.register(pa.Table.from_pylist(t)) for t in tables]
     linker = Linker(frames if len(frames) > 1 else frames[0],
@@ -310,6 +310,8 @@ def bench_synthetic(*, records: int, name: str, progress: Progress) -> dict[str,
     result = cluster_scores(predicted, truth)
     result["twin_pairs"] = len(twins)
     result["twin_pairs_merged"] = twins_merged(predicted, truth, twins)
+    # Said now, so a baseline that fails at scale does not take the project's figures with it.
+    progress(f"{name}: project pipeline {json.dumps({**result, 'seconds': round(seconds, 3)})}")
 
     progress(f"{name}: baseline (plain Splink dedupe, clustered at {BASELINE_THRESHOLD})")
     started = time.perf_counter()
@@ -484,7 +486,6 @@ def _p95(values: list[float]) -> float:
 def _baseline_online(queries: list[dict[str, Any]]) -> dict[str, Any]:
     """Splink's own path for one new record: register it, ``predict_between`` it and the
     index table with the model's blocking rules (Splink blocks against the whole table)."""
-    import duckdb
     import pyarrow as pa
     from splink import DuckDBAPI, Linker, block_on
 
@@ -499,8 +500,7 @@ def _baseline_online(queries: list[dict[str, Any]]) -> dict[str, Any]:
     index = snapshot.con.sql("SELECT * EXCLUDE (person_id, tf_forename, tf_surname, "
                              "tf_postcode) FROM idx").to_arrow_table()
     snapshot.close()
-    con = duckdb.connect()
-    con.execute("SET threads TO 2")
+    con = duckdb_connect()
     db_api = DuckDBAPI(connection=con)
     table = db_api.register(index, table_name="index_table")
     settings = dict(scorer.model["splink"])

@@ -31,7 +31,6 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
-import duckdb
 import pyarrow as pa
 from django.db import transaction
 
@@ -39,6 +38,7 @@ from reachable.audit.services import audit_append
 from reachable.core import clock
 from reachable.identity.blocking import keys_for
 from reachable.identity.decisions import Candidate, Kind, decide
+from reachable.identity.duckdb_connection import duckdb_connect
 from reachable.identity.engines import engine_for
 from reachable.identity.features import FEATURE_COLUMNS, TF_COLUMNS, Record, features
 from reachable.identity.models import BlockingKey, LinkDecision, MatchProfile
@@ -234,8 +234,7 @@ class IndexSnapshot:
 
     def __init__(self, scorer: Scorer) -> None:
         self.scorer = scorer
-        self.con = duckdb.connect()
-        self.con.execute("SET threads TO 2")
+        self.con = duckdb_connect()
         empty = _schema().empty_table()
         self.con.register("empty_idx", empty)
         self.con.execute("CREATE TABLE idx AS SELECT * FROM empty_idx")

@@ -14,9 +14,9 @@ import shutil
 import tempfile
 from typing import Any, Protocol
 
-import duckdb
 import pyarrow as pa
 
+from reachable.identity.duckdb_connection import duckdb_connect
 from reachable.identity.features import TF_COLUMNS
 from reachable.identity.splink_settings import project_settings
 
@@ -71,9 +71,8 @@ class DuckDBEngine:
         if pairs.num_rows == 0:
             return pa.table({c: pa.array([], pa.string()) for c in OUTPUT[:2]}
                             | {"match_weight": pa.array([], pa.float64())})
-        con = duckdb.connect()
+        con = duckdb_connect()
         try:
-            con.execute("SET threads TO 2")
             db_api = DuckDBAPI(connection=con)
             data = db_api.register(records, table_name="records")
             blocked = db_api.register(pairs.append_column(

@@ -25,6 +25,7 @@ from typing import Any
 
 import pyarrow as pa
 
+from reachable.identity.duckdb_connection import duckdb_connect
 from reachable.identity.features import FEATURE_COLUMNS, TF_COLUMNS, Record
 from reachable.identity.splink_settings import (
     DETERMINISTIC_RECALL,
@@ -99,15 +100,13 @@ def model_version(splink_json: dict[str, Any], label: str, at: datetime) -> str:
 def train(records: Iterable[Record], *, label: str, at: datetime, seed: int = 42,
           max_pairs: float = 2e6, description: str = "") -> dict[str, Any]:
     """Train on feature records (each with a ``uid``); returns the model document."""
-    import duckdb
     from splink import DuckDBAPI, Linker, block_on
 
     rows = list(records)
     if len(rows) < 50:
         raise ValueError("training needs at least 50 records")
     tables, floors = term_frequencies(rows)
-    con = duckdb.connect()
-    con.execute("SET threads TO 2")
+    con = duckdb_connect()
     db_api = DuckDBAPI(connection=con)
     data = db_api.register(feature_table(rows, tables=tables, floors=floors))
     linker = Linker(data, project_settings(), log_level=logging.WARNING)
