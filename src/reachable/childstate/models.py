@@ -7,8 +7,12 @@ traced back to what an agency recorded. Flags are never edited by hand.
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 from django.db import models
 from django.db.models import Q
+
+from reachable.core.held import HeldRowsQuerySet
 
 
 class Flag(models.TextChoices):
@@ -48,7 +52,12 @@ class ChildFlag(models.Model):
                                    on_delete=models.PROTECT, related_name="+")
     cleared_at = models.DateTimeField(null=True, blank=True)
 
+    # Intake batches hold new flags back (``core.held``); any query flushes them first.
+    objects: ClassVar[models.Manager[ChildFlag]] = HeldRowsQuerySet.as_manager()
+
     class Meta:
+        # Saves and related-object lookups use the base manager: let them flush held rows too.
+        base_manager_name = "objects"
         constraints = [
             models.UniqueConstraint(fields=["person", "flag", "key"],
                                     condition=Q(cleared_at__isnull=True),

@@ -9,16 +9,18 @@ ask plain questions of ("is this a known child?"), each answer traceable to even
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from functools import cached_property
 from typing import Any
 
 from reachable.childstate.models import ChildFlag, Flag
 from reachable.chronology.models import Event
 from reachable.chronology.related import event_related
+from reachable.core.held import row_create
 from reachable.people.models import Person
 
 EXPLOITATION_LEVELS = ("none", "emerging", "moderate", "significant")
@@ -106,8 +108,8 @@ class _Writer:
             if value is None or current.value == value:
                 return  # already so: the earlier event stays the reason
             self._clear_row(current)
-        _remember(ChildFlag.objects.create(person=person, flag=flag, key=key, value=value or {},
-                                           set_by=self.event, set_at=self.event.occurred_at))
+        _remember(row_create(ChildFlag, person=person, flag=flag, key=key, value=value or {},
+                             set_by=self.event, set_at=self.event.occurred_at))
         self.changes.append(f"+{flag.value}" + (f":{key}" if key else ""))
 
     def clear(self, person: Person, flag: Flag, key: str | None = None) -> None:
@@ -236,7 +238,14 @@ class ChildState:
     person: Person
     on: date
     flags: tuple[ChildFlag, ...] = ()
-    missing_reports: tuple[Event, ...] = field(default=())
+    # Read only when a rule asks: most conditions never look at the missing history.
+    missing_query: Callable[[], tuple[Event, ...]] = field(
+        default=tuple, repr=False, compare=False)
+
+    @cached_property
+    def missing_reports(self) -> tuple[Event, ...]:
+        """Missing reports in the year before the snapshot's moment, oldest first."""
+        return self.missing_query()
 
     def current(self, flag: Flag) -> list[ChildFlag]:
         return [f for f in self.flags if f.flag == flag]
@@ -303,7 +312,7 @@ def child_state(person: Person, *, at: datetime, exclude_event: Event | None = N
     if exclude_event is not None:
         missing = missing.exclude(pk=exclude_event.pk)
     return ChildState(person=person, on=at.date(), flags=flags,
-                      missing_reports=tuple(missing.order_by("occurred_at", "id")))
+                      missing_query=lambda: tuple(missing.order_by("occurred_at", "id")))
 
 
 def flags_for(people: Iterable[Person]) -> dict[int, list[ChildFlag]]:

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 from django.db import models
+
+from reachable.core.held import HeldRowsQuerySet
 
 
 class Event(models.Model):
@@ -23,7 +27,12 @@ class Event(models.Model):
     payload_hash = models.CharField(max_length=64)
     result = models.JSONField(default=dict, help_text="what the submission returned")
 
+    # Intake batches hold new events back (``core.held``); any query flushes them first.
+    objects: ClassVar[models.Manager[Event]] = HeldRowsQuerySet.as_manager()
+
     class Meta:
+        # Related-object lookups use the base manager: let them flush held rows too.
+        base_manager_name = "objects"
         constraints = [
             models.UniqueConstraint(fields=["source_agency", "source_record"],
                                     name="event_idempotency_key"),

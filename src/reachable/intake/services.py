@@ -28,6 +28,7 @@ from reachable.chronology.models import Event, EventRelatedPerson
 from reachable.chronology.related import event_related_remember
 from reachable.core import clock
 from reachable.core.errors import DomainError, PermissionDenied, ValidationFailed
+from reachable.core.held import row_create, row_written, rows_held
 from reachable.identity.resolver import (
     resolutions_batched,
     resolutions_prefetch,
@@ -37,6 +38,7 @@ from reachable.intake.projections import event_project
 from reachable.intake.schemas import ValidEnvelope, validate_envelope
 from reachable.organisations.models import Agency, User
 from reachable.rules.engine import evaluate_event, team_lookups_cached
+from reachable.rules.live_clocks import clocks_batched, clocks_none_yet, clocks_prefetch
 
 
 @dataclass(frozen=True)
@@ -136,7 +138,8 @@ def events_submit_batch(*, actor: User | None, payloads: Iterable[Any]
     with transaction.atomic():
         try:
             with (transaction.atomic(), audit_buffered() as audit, team_lookups_cached(),
-                  resolutions_batched(), relationships_deferred(), flags_batched()):
+                  resolutions_batched(), relationships_deferred(), flags_batched(),
+                  clocks_batched(), rows_held()):
                 session = _Session(audit=audit, batch=True)
                 token = _session.set(session)
                 try:
@@ -255,6 +258,7 @@ def _batch_fast(*, actor: User | None, items: list[Any], session: _Session
                           *({k: v for k, v in related.items() if k != "role"}
                             for related in item.envelope.related)))
     flags_prefetch(known)
+    clocks_prefetch(known)
     outcomes: list[Submission | SubmissionError] = []
     for index, item in enumerate(checked):
         if isinstance(item, SubmissionError):
@@ -308,6 +312,7 @@ def _accept(*, actor: User | None, agency: Agency, envelope: ValidEnvelope, dige
     person = resolution.person
     if resolution.created:
         flags_none_yet(person.pk)
+        clocks_none_yet(person.pk)
     related_rows = []
     related_json = []
     for number, related in enumerate(envelope.related, start=1):
@@ -319,8 +324,8 @@ def _accept(*, actor: User | None, agency: Agency, envelope: ValidEnvelope, dige
                                 source=f"{source}:related:{number}").person
         related_rows.append((other, role))
         related_json.append({"role": role, "person": other.ref, **_jsonable(described)})
-    event = Event.objects.create(
-        person=person, type=envelope.type, occurred_at=envelope.occurred_at, recorded_at=now,
+    event = row_create(  # held to the batch's end, if in one (``core.held``)
+        Event, person=person, type=envelope.type, occurred_at=envelope.occurred_at, recorded_at=now,
         source_agency=agency, source_record=envelope.source_record, submitted_by=actor,
         subject=_jsonable(envelope.subject), related=related_json, data=envelope.data,
         payload_hash=digest,
@@ -358,7 +363,8 @@ def _accept(*, actor: User | None, agency: Agency, envelope: ValidEnvelope, dige
         detail["changed"] = projected + evaluation.state_changes
     if session is not None and session.batch:
         event.result = result  # written with the rest of the batch, same transaction
-        session.results.append(event)
+        if row_written(event):  # a query in the meantime flushed it without its result
+            session.results.append(event)
     else:
         Event.objects.filter(pk=event.pk).update(result=result)
     if session is None:

@@ -23,9 +23,11 @@ from reachable.access.services import relationship_grant
 from reachable.childstate.state import state_apply
 from reachable.chronology.models import Event
 from reachable.core import clock
+from reachable.core.held import row_create
 from reachable.organisations.models import Team, TeamKind, User
 from reachable.people.models import Person
 from reachable.rules.calendar import ClockUnit, deadline_after, escalation_point
+from reachable.rules.live_clocks import clock_started, live_clocks
 from reachable.rules.models import (
     AgendaItem,
     Alert,
@@ -188,11 +190,10 @@ def _closing_matches(spec: ClockSpec, clk: Clock, event: Event) -> bool:
 
 def _live_clocks(person: Person, alert: Alert | None = None) -> list[Clock]:
     """The person's open and paused clocks (of one alert, if given)."""
-    live = Clock.objects.filter(person=person,
-                                status__in=(ClockStatus.OPEN, ClockStatus.PAUSED))
-    if alert is not None:
-        live = live.filter(alert=alert)
-    return list(live)
+    if alert is None:
+        return live_clocks(person.pk)
+    return list(Clock.objects.filter(person=person, alert=alert,
+                                     status__in=(ClockStatus.OPEN, ClockStatus.PAUSED)))
 
 
 def close_clocks(*, person: Person, closing: str, at: datetime, alert: Alert | None = None,
@@ -310,7 +311,7 @@ def _create_alert(rule: Rule, ctx: RuleContext, route: str, *, kind: str, key: s
         "summary": (summary or rule.summary(ctx) or rule.title)[:300], "raised_at": ctx.now,
     }
     if fresh is not None and fresh.new_event:
-        alert = Alert.objects.create(**fields)
+        alert = row_create(Alert, **fields)  # held to the batch's end, if in one
     else:
         try:
             with transaction.atomic():
@@ -337,13 +338,16 @@ def _start_clocks(rule: Rule, spec: ClockSpec, ctx: RuleContext, alert: Alert | 
                 rule_id=rule.id, person=ctx.person, event=ctx.event, key=key).exists()):
             continue
         fresh.started.add(unique)
-        clocks.append(Clock.objects.create(
+        fields = dict(
             rule_id=rule.id, person=ctx.person, alert=alert, event=ctx.event, key=key,
             label=start_spec.label[:200], owner=start_spec.owner[:100],
             unit=ClockUnit(unit).value, amount=amount,
             started_at=start, deadline=deadline,
             escalate_at=escalation_point(start, deadline, spec.escalate_fraction, unit),
-        ))
+        )
+        clk = row_create(Clock, **fields) if fresh.new_event else Clock.objects.create(**fields)
+        clock_started(clk)
+        clocks.append(clk)
     return clocks
 
 

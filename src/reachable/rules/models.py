@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 from django.db import models
+
+from reachable.core.held import HeldRowsQuerySet
 
 
 class Severity(models.TextChoices):
@@ -48,7 +52,12 @@ class Alert(models.Model):
     outcome = models.TextField(blank=True)
     information_shared = models.TextField(blank=True)
 
+    # Intake batches hold new alerts back (``core.held``); any query flushes them first.
+    objects: ClassVar[models.Manager[Alert]] = HeldRowsQuerySet.as_manager()
+
     class Meta:
+        # Related-object lookups use the base manager: let them flush held rows too.
+        base_manager_name = "objects"
         constraints = [
             # Duplicate suppression: one alert per rule, child, triggering event and route.
             models.UniqueConstraint(fields=["rule_id", "person", "event", "route", "key"],
@@ -103,7 +112,11 @@ class Clock(models.Model):
     stopped_at = models.DateTimeField(null=True, blank=True)
     stopped_by = models.CharField(max_length=120, blank=True)
 
+    objects: ClassVar[models.Manager[Clock]] = HeldRowsQuerySet.as_manager()
+
     class Meta:
+        # Related-object lookups use the base manager: let them flush held rows too.
+        base_manager_name = "objects"
         indexes = [
             models.Index(fields=["status", "deadline"]),
             models.Index(fields=["status", "escalate_at"]),

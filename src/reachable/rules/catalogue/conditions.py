@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from reachable.childstate.models import Flag
 from reachable.childstate.state import level_at_least
-from reachable.rules.models import Clock, ClockStatus
+from reachable.rules.live_clocks import live_clocks
 from reachable.rules.registry import RuleContext
 
 
@@ -34,5 +34,4 @@ def has_chronic_condition(ctx: RuleContext) -> bool:
 
 def clock_running(ctx: RuleContext, *rule_ids: str) -> bool:
     """A clock of one of these rules is running (or paused) for the child: don't start another."""
-    return Clock.objects.filter(rule_id__in=rule_ids, person=ctx.person,
-                                status__in=(ClockStatus.OPEN, ClockStatus.PAUSED)).exists()
+    return any(clk.rule_id in rule_ids for clk in live_clocks(ctx.person.pk))

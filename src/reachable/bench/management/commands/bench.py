@@ -40,7 +40,8 @@ class Command(BaseCommand):
             self.stderr.flush()
 
         if options["benchmark"] == "rules":
-            self.stdout.write(json.dumps(run_rules_command(options, progress)))
+            with override_settings(DEBUG=False):  # as in production: no query log
+                self.stdout.write(json.dumps(run_rules_command(options, progress)))
             return
         if options["benchmark"] == "linkage":
             sizes = {}
