@@ -121,37 +121,64 @@ def ids_reserve(model: type[models.Model], count: int) -> list[int]:
         return list(range(start + 1, start + count + 1))
 
 
+def written_rows(queryset: models.QuerySet[_M]) -> models.QuerySet[_M]:
+    """``queryset``, promised to touch only rows already in the database (named by the id of
+    a row read from it, say): it runs without flushing what is held."""
+    if isinstance(queryset, HeldRowsQuerySet):
+        return queryset.written()
+    return queryset
+
+
 class HeldRowsQuerySet(models.QuerySet[_M]):
     """The query set of a model whose rows may be held: every query flushes them first."""
 
+    _rows_written = False
+
+    def written(self) -> HeldRowsQuerySet[_M]:
+        """For a query that names only rows already in the database (by the id of a row read
+        from it): no flush is needed, so held rows stay held."""
+        clone = self.all()
+        assert isinstance(clone, HeldRowsQuerySet)
+        clone._rows_written = True
+        return clone
+
+    def _clone(self) -> HeldRowsQuerySet[_M]:
+        clone = super()._clone()  # type: ignore[misc]  # private, not in the stubs
+        clone._rows_written = self._rows_written
+        return clone
+
+    def _flush(self) -> None:
+        if not self._rows_written:
+            held_flush()
+
     def _fetch_all(self) -> None:
-        held_flush()
+        self._flush()
         super()._fetch_all()
 
     def iterator(self, chunk_size: int | None = None) -> Iterator[_M]:
-        held_flush()
+        self._flush()
         return super().iterator(chunk_size=chunk_size)
 
     def exists(self) -> bool:
-        held_flush()
+        self._flush()
         return super().exists()
 
     def count(self) -> int:
-        held_flush()
+        self._flush()
         return super().count()
 
     def aggregate(self, *args: Any, **kwargs: Any) -> dict[str, Any]:
-        held_flush()
+        self._flush()
         return super().aggregate(*args, **kwargs)
 
     def update(self, **kwargs: Any) -> int:
-        held_flush()
+        self._flush()
         return super().update(**kwargs)
 
     def _update(self, values: Any) -> Any:
-        held_flush()
+        self._flush()
         return super()._update(values)  # type: ignore[misc]  # private, not in the stubs
 
     def delete(self) -> tuple[int, dict[str, int]]:
-        held_flush()
+        self._flush()
         return super().delete()

@@ -23,7 +23,7 @@ from reachable.access.services import relationship_grant
 from reachable.childstate.state import state_apply
 from reachable.chronology.models import Event
 from reachable.core import clock
-from reachable.core.held import row_create
+from reachable.core.held import row_create, row_written, written_rows
 from reachable.organisations.models import Team, TeamKind, User
 from reachable.people.models import Person
 from reachable.rules.calendar import ClockUnit, deadline_after, escalation_point
@@ -212,11 +212,8 @@ def close_clocks(*, person: Person, closing: str, at: datetime, alert: Alert | N
             continue
         if event is not None and spec.met_if is not None and not spec.met_if(event):
             continue
-        updated = Clock.objects.filter(
-            pk=clk.pk, status__in=(ClockStatus.OPEN, ClockStatus.PAUSED)
-        ).update(status=ClockStatus.MET, met_at=at, met_by=closing)
-        if updated:
-            clk.status, clk.met_at, clk.met_by = ClockStatus.MET, at, closing
+        if _clock_change(clk, (ClockStatus.OPEN, ClockStatus.PAUSED),
+                         {"status": ClockStatus.MET, "met_at": at, "met_by": closing}):
             met.append(clk)
             if event is not None and clk.alert_id is not None:
                 _settle_alert(clk, event)
@@ -228,19 +225,46 @@ def _settle_alert(clk: Clock, event: Event) -> None:
     it; the event did). Alerts with other clocks still running stay."""
     alert_id = clk.alert_id
     assert alert_id is not None
-    if Clock.objects.filter(alert_id=alert_id,
-                            status__in=(ClockStatus.OPEN, ClockStatus.PAUSED)).exists():
+    # An alert's clocks are its child's (started together by one firing, moved together by a
+    # merge), so the child's live clocks are all that can keep it open.
+    if any(other.alert_id == alert_id for other in live_clocks(clk.person_id)):
         return
-    Alert.objects.filter(pk=alert_id, status=AlertStatus.OPEN).update(
-        status=AlertStatus.ACKNOWLEDGED, acknowledged_at=event.occurred_at,
-        outcome=f"Met by {event.type} from {event.source_agency.code}")
+    values = {"status": AlertStatus.ACKNOWLEDGED, "acknowledged_at": event.occurred_at,
+              "outcome": f"Met by {event.type} from {event.source_agency.code}"}
+    alert = clk.alert if Clock.alert.is_cached(clk) else None
+    if alert is not None and not row_written(alert):  # raised in this batch, still held
+        if alert.status == AlertStatus.OPEN:
+            for name, value in values.items():
+                setattr(alert, name, value)
+        return
+    written_rows(Alert.objects.filter(pk=alert_id, status=AlertStatus.OPEN)).update(**values)
+
+
+def _clock_change(clk: Clock, expected: tuple[ClockStatus, ...], values: dict[str, object]
+                  ) -> bool:
+    """Change a clock that is in one of the ``expected`` states; False if it no longer is.
+
+    A clock started in this batch and still held (``core.held``) is changed in memory and
+    inserted as it now is. Any other is changed by a conditional UPDATE of its row, so a clock
+    another transaction changed meanwhile is left as that transaction left it; it names one
+    written row, so nothing held needs flushing first.
+    """
+    if row_written(clk):
+        if not written_rows(Clock.objects.filter(pk=clk.pk, status__in=expected)
+                            ).update(**values):
+            return False
+    elif clk.status not in expected:
+        return False
+    for name, value in values.items():
+        setattr(clk, name, value)
+    return True
 
 
 def _transition_clocks(event: Event, live: list[Clock]) -> list[Clock]:
     """Stop, pause or resume those of the person's live clocks that this event affects.
 
-    Each change is a conditional UPDATE, so a clock another transaction changed meanwhile is
-    left as that transaction left it; the in-memory clock is updated to match what was written.
+    Each change is made by ``_clock_change``, so a clock another transaction changed meanwhile
+    is left as that transaction left it; the in-memory clock is updated to match.
     """
     changed = []
     for clk in live:
@@ -271,9 +295,7 @@ def _transition_clocks(event: Event, live: list[Clock]) -> list[Clock]:
                                          * (1 - spec.escalate_fraction))}
         else:
             continue
-        if Clock.objects.filter(pk=clk.pk, status__in=expected).update(**values):
-            for name, value in values.items():
-                setattr(clk, name, value)
+        if _clock_change(clk, expected, values):
             changed.append(clk)
     return changed
 
