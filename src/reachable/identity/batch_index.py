@@ -49,12 +49,24 @@ class BatchIndex:
     # -- reading ---------------------------------------------------------------------------
 
     def prefetch(self, records: Iterable[Record], person_ids: Iterable[int] = ()) -> set[int]:
-        """Candidates for every record's blocking keys, and what is needed about their people
-        (and ``person_ids``, e.g. identifier holders): a few queries for the whole batch.
-        Returns those people's ids."""
+        """Candidates for every record's blocking keys, and what is needed about the people
+        the records are likely to resolve to (and ``person_ids``, e.g. identifier holders):
+        a few queries for the whole batch. Returns those people's ids.
+
+        Every candidate profile is read (scoring needs them), but the people behind them only
+        when a candidate shares a date of birth and a surname or forename with some record:
+        a blocking key is shared by more people as the index grows, and reading all of them
+        made each batch slower and larger the bigger the index. Anyone else a record resolves
+        to is read when it does (every cache here reads on a miss)."""
+        records = list(records)
         keys = {key for f in records for key in keys_for(f)}
         self._load_keys(keys)
-        people = {row["person_id"] for row in self.profiles.values()} | set(person_ids)
+        likely = {(f["dob"], f.get(name)) for f in records if f.get("dob")
+                  for name in ("surname", "forename_canon") if f.get(name)}
+        people = {row["person_id"] for row in self.profiles.values()
+                  if (row.get("dob"), row.get("surname")) in likely
+                  or (row.get("dob"), row.get("forename_canon")) in likely}
+        people |= set(person_ids)
         self.persons_prefetch(people)
         return people
 

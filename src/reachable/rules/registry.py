@@ -169,8 +169,16 @@ def unregister(rule_id: str) -> None:
     _enabled = None
 
 
+_loaded = False
+
+
 def _load() -> None:
-    from reachable.rules import catalogue  # noqa: F401  (registers the catalogue on import)
+    """Import the catalogue (which registers its rules) once. An import statement costs tens
+    of microseconds even when the module is loaded, and the sweep asks once per clock."""
+    global _loaded
+    if not _loaded:
+        from reachable.rules import catalogue  # noqa: F401  (registers the catalogue)
+        _loaded = True
 
 
 @dataclass(frozen=True)
