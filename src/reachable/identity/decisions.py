@@ -5,10 +5,12 @@ Two safeguards sit above the model's arithmetic, because their mistakes are the 
 
 - records carrying *different valid* NHS numbers are never linked automatically (each number
   is issued to one person; a mismatch is either two people or a data error a human must see);
-- twins: a child or young person (under 25) with the same date of birth, surname and home
-  and a forename that disagrees outright, is missing ("Twin 1", "Baby Boy" are blanked) or
-  is a different real name that merely looks alike (Martyn and Mary), is exactly what twins
-  (and a false name given to police) look like. The model may score it high; a person must decide;
+- twins: a child or young person (under 25, or of unknown age) at the same home, whose date
+  of birth is the same, one keystroke out or missing, and whose forename disagrees outright,
+  is missing ("Twin 1", "Baby Boy" are blanked), is a different real name that merely looks
+  alike (Martyn and Mary) or matches only because one forename is also a surname, is exactly
+  what twins (and a false name given to police) look like, whatever the surnames say. The
+  model may score it high; a person must decide;
 - thin evidence: names and a date of birth alone, with no address or identifier on either
   side to weigh against them, link automatically only when all three agree exactly
   ("Zoey Smith" born the same day as "Zoe Smith" is a question for a person, not a link).
@@ -31,6 +33,11 @@ NO_LOCATION = "postcode and address are missing"
 ELSE = "All other comparisons"
 NO_FORENAME = "forename is missing"  # "Twin 1", "Baby Boy": blanked, so it cannot tell twins
 SAME_BIRTHDAY = ("Exact date of birth", "Day and month swapped")
+# What cannot tell twins apart either: a birthday one keystroke out, or none given at all.
+# (Found at 200,000 records: twins linked through a typed year and through a missing date.)
+BIRTHDAY_NOT_DIFFERENT = (*SAME_BIRTHDAY, "One character typed wrong or transposed",
+                          "dob is missing")
+SWAPPED_NAMES = "Forename and surname swapped"
 # The same home, or nearby: families move within a sector, and an agency may hold the old one.
 SAME_HOME = ("Same postcode and address", "Same postcode", "Same address, other postcode",
              "Same postcode sector", "Same postcode district")
@@ -80,8 +87,9 @@ def best_per_person(scored: list[Candidate]) -> list[Candidate]:
 
 
 def _young(dob: str | None) -> bool:
+    """Under 25, or of unknown age (a missing date of birth must not lift the twin guard)."""
     if not dob:
-        return False
+        return True
     try:
         born = int(dob[:4])
     except ValueError:
@@ -96,6 +104,12 @@ def _both_known(scorer: Scorer, left: Record, right: Record) -> bool:
     return all((record.get("tf_forename") or 0.0) > floor for record in (left, right))
 
 
+def _names_crossed(left: Record, right: Record) -> bool:
+    return bool(left.get("forename") and left.get("surname")
+                and left.get("forename") == right.get("surname")
+                and left.get("surname") == right.get("forename"))
+
+
 def guard(scorer: Scorer, incoming: Record, candidate: Record) -> str:
     """Why this pair must not be linked automatically, or ''."""
     nhs_in, nhs_cand = incoming.get("nhs_number"), candidate.get("nhs_number")
@@ -105,10 +119,15 @@ def guard(scorer: Scorer, incoming: Record, candidate: Record) -> str:
     levels = scorer.levels(incoming, candidate)
     forenames_differ = levels["forename"] in (ELSE, NO_FORENAME) or (
         levels["forename"] in SIMILAR_FORENAME
-        and (levels["sex"] == ELSE or _both_known(scorer, incoming, candidate)))
-    if (forenames_differ and levels["dob"] in SAME_BIRTHDAY
-            and levels["surname"] not in (ELSE, "surname is missing")
-            and levels["location"] in SAME_HOME and _young(incoming.get("dob"))):
+        and (levels["sex"] == ELSE or _both_known(scorer, incoming, candidate))) or (
+        # "Stewart Stewart" and "Abbie Stewart" share a name only because one forename is a
+        # surname: a real swap has both names crossed.
+        levels["forename"] == SWAPPED_NAMES and not _names_crossed(incoming, candidate))
+    # Twins share a birthday and a home; their surnames need not agree (one may be recorded
+    # under a step-parent's name), so a differing surname does not lift the guard.
+    if (forenames_differ and levels["dob"] in BIRTHDAY_NOT_DIFFERENT
+            and levels["location"] in SAME_HOME
+            and _young(incoming.get("dob") or candidate.get("dob"))):
         return "possible_twin"
     exact = (levels["forename"] in ("Exact forename", "Same nickname group")
              and levels["surname"] == "Exact surname" and levels["dob"] == "Exact date of birth")
