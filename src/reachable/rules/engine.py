@@ -27,7 +27,7 @@ from reachable.core.held import row_create, row_written, written_rows
 from reachable.organisations.models import Team, TeamKind, User
 from reachable.people.models import Person
 from reachable.rules.calendar import ClockUnit, deadline_after, escalation_point
-from reachable.rules.live_clocks import clock_started, live_clocks
+from reachable.rules.live_clocks import LIVE, clock_started, live_clocks
 from reachable.rules.models import (
     AgendaItem,
     Alert,
@@ -192,8 +192,7 @@ def _live_clocks(person: Person, alert: Alert | None = None) -> list[Clock]:
     """The person's open and paused clocks (of one alert, if given)."""
     if alert is None:
         return live_clocks(person.pk)
-    return list(Clock.objects.filter(person=person, alert=alert,
-                                     status__in=(ClockStatus.OPEN, ClockStatus.PAUSED)))
+    return list(Clock.objects.filter(person=person, alert=alert, status__in=LIVE))
 
 
 def close_clocks(*, person: Person, closing: str, at: datetime, alert: Alert | None = None,
@@ -212,7 +211,7 @@ def close_clocks(*, person: Person, closing: str, at: datetime, alert: Alert | N
             continue
         if event is not None and spec.met_if is not None and not spec.met_if(event):
             continue
-        if _clock_change(clk, (ClockStatus.OPEN, ClockStatus.PAUSED),
+        if _clock_change(clk, LIVE,
                          {"status": ClockStatus.MET, "met_at": at, "met_by": closing}):
             met.append(clk)
             if event is not None and clk.alert_id is not None:
@@ -268,7 +267,7 @@ def _transition_clocks(event: Event, live: list[Clock]) -> list[Clock]:
     """
     changed = []
     for clk in live:
-        if clk.status not in (ClockStatus.OPEN, ClockStatus.PAUSED):
+        if clk.status not in LIVE:
             continue  # met by this same event a moment ago
         rule = get_rule(clk.rule_id)
         spec = rule.effective_clock() if rule is not None else None
@@ -278,7 +277,7 @@ def _transition_clocks(event: Event, live: list[Clock]) -> list[Clock]:
         values: dict[str, object]
         expected: tuple[ClockStatus, ...]
         if event.type in spec.stopped_by and (spec.stop_if is None or spec.stop_if(event)):
-            expected = (ClockStatus.OPEN, ClockStatus.PAUSED)
+            expected = LIVE
             values = {"status": ClockStatus.STOPPED, "stopped_at": at,
                       "stopped_by": event.type}
         elif event.type in spec.paused_by and clk.status == ClockStatus.OPEN:
@@ -360,14 +359,13 @@ def _start_clocks(rule: Rule, spec: ClockSpec, ctx: RuleContext, alert: Alert | 
                 rule_id=rule.id, person=ctx.person, event=ctx.event, key=key).exists()):
             continue
         fresh.started.add(unique)
-        fields = dict(
-            rule_id=rule.id, person=ctx.person, alert=alert, event=ctx.event, key=key,
+        clk = row_create(  # held to the batch's end, if in one
+            Clock, rule_id=rule.id, person=ctx.person, alert=alert, event=ctx.event, key=key,
             label=start_spec.label[:200], owner=start_spec.owner[:100],
             unit=ClockUnit(unit).value, amount=amount,
             started_at=start, deadline=deadline,
             escalate_at=escalation_point(start, deadline, spec.escalate_fraction, unit),
         )
-        clk = row_create(Clock, **fields) if fresh.new_event else Clock.objects.create(**fields)
         clock_started(clk)
         clocks.append(clk)
     return clocks
