@@ -7,7 +7,14 @@ from django.db import connection, transaction
 
 from reachable.chronology.models import Event
 from reachable.core import clock
-from reachable.core.held import held_flush, ids_reserve, row_create, row_written, rows_held
+from reachable.core.held import (
+    held_flush,
+    ids_reserve,
+    row_create,
+    row_written,
+    rows_held,
+    rows_insert,
+)
 from reachable.people.models import Person
 from reachable.rules.models import Alert, Clock
 from tests.borough import Borough
@@ -79,3 +86,36 @@ def test_a_failed_block_writes_nothing(db: None, borough: Borough) -> None:
 def test_outside_a_block_rows_are_written_at_once(db: None, borough: Borough) -> None:
     event = row_create(Event, **_event_fields(borough, _person(), "N-1"))
     assert row_written(event) and Event.objects.filter(pk=event.pk).exists()
+
+
+def test_rows_insert_stores_what_bulk_create_stores(db: None, borough: Borough) -> None:
+    """JSON, datetimes, foreign keys: the streamed insert and the ORM's agree, value for value
+    (with ids given, and with the table numbering the rows itself)."""
+    person = _person()
+    now = clock.now()
+    # Accents, curly quotes, a backslash and a tab: what COPY's text format must escape.
+    text = "Zo\u00eb \u2018quoted\u2019 \\ tab\t"
+    same = {"data": {"nested": {"list": [1, "two", None]}, "text": text},
+            "occurred_at": now, "recorded_at": now}
+    Event.objects.bulk_create([Event(**{**_event_fields(borough, person, "B-1"), **same})])
+    with_id = Event(**{**_event_fields(borough, person, "B-2"), **same})
+    with_id.pk = ids_reserve(Event, 1)[0]
+    rows_insert(Event, [with_id])
+    assert row_written(with_id)
+    rows_insert(Event, [Event(**{**_event_fields(borough, person, "B-3"), **same})])
+    fields = ("type", "occurred_at", "recorded_at", "source_agency_id", "person_id", "subject",
+              "data", "payload_hash")
+    stored = {e.source_record: tuple(getattr(e, f) for f in fields)
+              for e in Event.objects.filter(source_record__startswith="B-")}
+    assert stored["B-2"] == stored["B-1"] == stored["B-3"]
+    assert Event.objects.get(source_record="B-2").pk == with_id.pk
+    assert Event.objects.get(source_record="B-2").data == same["data"]
+
+
+def test_rows_insert_refuses_rows_with_and_without_ids(db: None, borough: Borough) -> None:
+    person = _person()
+    given = Event(**_event_fields(borough, person, "M-1"))
+    given.pk = ids_reserve(Event, 1)[0]
+    with pytest.raises(ValueError, match="with and without ids"):
+        rows_insert(Event, [given, Event(**_event_fields(borough, person, "M-2"))])
+    assert not Event.objects.filter(source_record__startswith="M-").exists()

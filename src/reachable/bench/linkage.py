@@ -38,6 +38,7 @@ from typing import Any
 from django.db import connection, transaction
 
 from reachable.core import clock
+from reachable.core.held import rows_insert
 from reachable.identity.duckdb_connection import duckdb_connect
 from reachable.identity.splink_settings import LinkType
 
@@ -373,9 +374,9 @@ def build_index(people: int, *, progress: Progress, seed: int = SEED
                 keys.append(BlockingKey(pk=ids["key"], profile_id=profile.pk, key=k))
                 ids["key"] += 1
         with transaction.atomic():
-            _fast_insert(Person, persons)
-            _fast_insert(MatchProfile, profiles)
-            _fast_insert(BlockingKey, keys)
+            rows_insert(Person, persons)
+            rows_insert(MatchProfile, profiles)
+            rows_insert(BlockingKey, keys)
         batch.clear()
 
     while made < people:
@@ -408,22 +409,6 @@ def build_index(people: int, *, progress: Progress, seed: int = SEED
 def _next_id(model: Any) -> int:
     last = model.objects.order_by("-pk").values_list("pk", flat=True).first()
     return (last or 0) + 1
-
-
-def _fast_insert(model: Any, objects: list[Any]) -> None:
-    """``executemany`` of whole rows with their primary keys: building a million-person
-    index with ``bulk_create`` on SQLite (a few dozen rows per statement) takes an hour."""
-    if not objects:
-        return
-    fields = model._meta.concrete_fields
-    columns = ", ".join(connection.ops.quote_name(f.column) for f in fields)
-    marks = ", ".join(["%s"] * len(fields))
-    table = connection.ops.quote_name(model._meta.db_table)
-    sql = f"INSERT INTO {table} ({columns}) VALUES ({marks})"  # noqa: S608 (our own names)
-    rows = [[f.get_db_prep_save(getattr(obj, f.attname), connection) for f in fields]
-            for obj in objects]
-    with connection.cursor() as cursor:
-        cursor.executemany(sql, rows)
 
 
 def _reset_sequences(models: list[Any]) -> None:

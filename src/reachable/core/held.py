@@ -5,7 +5,7 @@ costs a round trip and Django's per-row save machinery, most of the price of the
 Inside ``rows_held()`` a service makes such a row with ``row_create``: the row gets its final
 primary key at once, reserved from the table's own sequence (so results and audit records can
 name it, and other rows can point at it), and waits in memory. Everything held is inserted,
-one multi-row INSERT per table, when the block ends, or earlier, the moment anything might
+one stream per table (``rows_insert``), when the block ends, or earlier, the moment anything might
 read or change such a table: the models whose rows may be held use ``HeldRowsQuerySet``,
 which flushes before every query it runs. So no reader can miss a held row, whichever code
 asks. Foreign keys are checked at commit (Django declares them ``DEFERRABLE INITIALLY
@@ -82,9 +82,49 @@ def held_flush() -> int:
     held.flushes += 1
     written = 0
     for model, rows in pending.items():
-        model._default_manager.bulk_create(rows, batch_size=1000)
+        rows_insert(model, rows)
         written += len(rows)
     return written
+
+
+def rows_insert(model: type[_M], rows: list[_M]) -> None:
+    """Insert model instances as they stand, in one stream: ``bulk_create`` without the ORM's
+    SQL building.
+
+    A batch writes thousands of rows per table, and building one multi-row INSERT with a
+    placeholder per value, then having the driver split and adapt it, costs more than the
+    write. Values are prepared exactly as ``bulk_create`` prepares them (``pre_save`` then
+    ``get_db_prep_save``), so what is stored is the same. PostgreSQL takes them by ``COPY``,
+    SQLite by ``executemany`` of one prepared statement. Either every row carries its primary
+    key (held rows, reserved ids) or none does (the table's sequence numbers them, and the
+    instances do not learn their ids: use ``ids_reserve`` first when they must).
+    """
+    if not rows:
+        return
+    with_pk = rows[0].pk is not None
+    if any((row.pk is not None) != with_pk for row in rows):
+        raise ValueError(f"{model.__name__}: rows with and without ids in one insert")
+    fields = [f for f in model._meta.concrete_fields if with_pk or not f.primary_key]
+    values = [tuple(f.get_db_prep_save(f.pre_save(row, True), connection) for f in fields)
+              for row in rows]
+    quote = connection.ops.quote_name
+    table = quote(model._meta.db_table)
+    columns = ", ".join(quote(f.column) for f in fields)
+    # The raw driver's COPY bypasses Django's error translation: ``wrap_database_errors``
+    # restores it, so a unique row raced by another transaction is an ``IntegrityError``
+    # here as it would be from ``bulk_create`` (intake replays the batch event by event).
+    with connection.cursor() as cursor, connection.wrap_database_errors:
+        if connection.vendor == "postgresql":
+            with cursor.cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
+                for row_values in values:
+                    copy.write_row(row_values)
+        else:
+            marks = ", ".join(["%s"] * len(fields))
+            cursor.executemany(f"INSERT INTO {table} ({columns}) VALUES ({marks})",  # noqa: S608
+                               values)
+    for row in rows:
+        row._state.adding = False
+        row._state.db = connection.alias
 
 
 def ids_reserve(model: type[models.Model], count: int) -> list[int]:

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from reachable.core.held import ids_reserve, rows_insert
 from reachable.identity.blocking import keys_for
 from reachable.identity.features import FEATURE_COLUMNS, Record
 from reachable.identity.models import BlockingKey, LinkDecision, MatchProfile
@@ -152,9 +153,13 @@ class BatchIndex:
 
     def flush(self) -> None:
         profiles = [profile for profile, _ in self.new_profiles]
-        MatchProfile.objects.bulk_create(profiles, batch_size=CHUNK)
-        BlockingKey.objects.bulk_create(
-            (BlockingKey(profile_id=profile.pk, key=key)
-             for profile, keys in self.new_profiles for key in keys), batch_size=5 * CHUNK)
-        LinkDecision.objects.bulk_create(self.decisions, batch_size=CHUNK)
+        # Ids first, so the keys can name their profile without reading the ids back.
+        if profiles:
+            for profile, pk in zip(profiles, ids_reserve(MatchProfile, len(profiles)),
+                                   strict=True):
+                profile.pk = pk
+        rows_insert(MatchProfile, profiles)
+        rows_insert(BlockingKey, [BlockingKey(profile_id=profile.pk, key=key)
+                                  for profile, keys in self.new_profiles for key in keys])
+        rows_insert(LinkDecision, self.decisions)
         self.new_profiles, self.decisions = [], []

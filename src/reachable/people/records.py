@@ -22,6 +22,7 @@ from datetime import date, datetime
 
 from django.db.models import Q
 
+from reachable.core.held import rows_insert
 from reachable.people.models import Address, Identifier, Person, PersonName, Relationship
 from reachable.people.validators import name_key
 
@@ -75,9 +76,9 @@ def records_flush() -> None:
     batch = _batch.get()
     if batch is None:
         return
-    PersonName.objects.bulk_create(batch.new_names, batch_size=1000)
-    Address.objects.bulk_create(batch.new_addresses, batch_size=1000)
-    Identifier.objects.bulk_create(batch.new_identifiers, batch_size=1000)
+    rows_insert(PersonName, batch.new_names)
+    rows_insert(Address, batch.new_addresses)
+    rows_insert(Identifier, batch.new_identifiers)
     batch.new_names, batch.new_addresses, batch.new_identifiers = [], [], []
 
 
