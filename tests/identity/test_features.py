@@ -73,3 +73,16 @@ def test_blocking_keys_survive_the_usual_errors() -> None:
                         "date_of_birth": date(2012, 7, 3)})
     assert set(keys_for(base)) & set(keys_for(nickname_and_changed_surname))
     assert set(keys_for(base)) & set(keys_for(swapped))
+
+
+def test_a_mistyped_postcode_and_different_names_still_meet_at_the_same_address() -> None:
+    """Surname changed, forename a nickname, postcode mistyped: only the date of birth and
+    the address line agree, and the ``da`` key brings the two together."""
+    stored = features({"given_name": "Joel", "family_name": "Lodge",
+                       "date_of_birth": date(2011, 8, 30),
+                       "address": {"postcode": "N16 7AB", "line": "200 Stamford Road"}})
+    incoming = features({"given_name": "Joe", "family_name": "Hollis",
+                         "date_of_birth": date(2011, 8, 30),
+                         "address": {"postcode": "N1 7AB", "line": "200 Stamford Rd"}})
+    shared = set(keys_for(stored)) & set(keys_for(incoming))
+    assert shared == {"da:2011-08-30|200 stamford rd"}

@@ -14,6 +14,8 @@ both paths compare exactly the same pairs. Each key survives a different kind of
 - ``sw`` either surname part + the date with day and month swapped.
 - ``ap`` the address line + postcode district (the postcode itself where it is not a UK one):
   names and date of birth all mistyped or false, but the same home;
+- ``da`` the date of birth + the address line: names changed or misspelt and the postcode
+  mistyped (the ``ap`` key's area with it);
 - ``s3`` the first three letters of either surname part + postcode: forename and date of
   birth both wrong, even with the surname misspelt after its start;
 - ``fsy`` the first three letters of forename and of either surname part + year of birth:
@@ -53,4 +55,6 @@ def keys_for(f: Record) -> list[str]:
         keys.add(f"ap:{area}|{address}")
     if postcode and dob:
         keys.add(f"pd:{postcode}|{dob}")
+    if address and dob:
+        keys.add(f"da:{dob}|{address}")
     return sorted(key[:220] for key in keys)

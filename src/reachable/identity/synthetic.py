@@ -21,6 +21,7 @@ from datetime import date, timedelta
 from typing import Any
 
 from faker import Faker
+from rapidfuzz.distance import DamerauLevenshtein
 
 from reachable.identity.nicknames import forename_canonical, variants_of
 from reachable.people.validators import nhs_check_digit, upn_check_letter
@@ -105,10 +106,12 @@ class SyntheticPopulation:
 
     def _forename(self, sex: str, avoid: set[str]) -> str:
         """A forename not already used in the family (nor a variant of one: no parents
-        call twins Muhammad and Mohammed)."""
+        call twins Muhammad and Mohammed, or Philip and Phillip)."""
         while True:
             name = self.rng.choice(self.forenames[sex])
-            if forename_canonical(name.lower()) not in avoid:
+            canon = forename_canonical(name.lower()) or ""
+            if canon not in avoid and all(DamerauLevenshtein.distance(canon, used) > 1
+                                          for used in avoid):
                 return name
 
     def moved_postcode(self, postcode: str) -> str:
