@@ -13,7 +13,7 @@ from reachable.identity.decisions import Kind
 from reachable.identity.features import features
 from reachable.identity.models import BlockingKey, LinkDecision, MatchProfile
 from reachable.identity.modelstore import active_scorer
-from reachable.identity.profiles import candidates_for
+from reachable.identity.profiles import candidates_for, live_profiles
 from reachable.identity.resolver import Resolution, resolve_subject
 from reachable.identity.synthetic import SyntheticPopulation
 from reachable.mpi.models import ReviewItem
@@ -118,19 +118,30 @@ def test_candidates_come_from_the_blocking_index_in_two_indexed_lookups() -> Non
     assert target.pk in {row["id"] for row in found}
     assert len(found) < profiles / 4  # a handful of candidates, not the index
     if connection.vendor == "sqlite":
-        for query in (BlockingKey.objects.filter(key__in=["fd:x|2012-01-02"])
-                      .values_list("profile_id", flat=True).distinct(),
-                      MatchProfile.objects.filter(pk__in=[1, 2, 3],
-                                                  person__merged_into__isnull=True)):
+        # A batch asks for up to a thousand profiles at once: the plan must still start from
+        # those ids, not from the people (SQLite once walked every unmerged person).
+        with CaptureQueriesContext(connection) as batch_read:
+            live_profiles(list(range(1, 1001)))
+        for query in (keys_sql, profiles_sql, batch_read.captured_queries[0]["sql"]):
             with connection.cursor() as cursor:
-                raw, params = query.query.sql_with_params()
-                cursor.execute(f"EXPLAIN QUERY PLAN {raw}", params)
-                plan = " | ".join(str(row[-1]) for row in cursor.fetchall())
+                cursor.execute(f"EXPLAIN QUERY PLAN {query}")
+                steps = [str(row[-1]) for row in cursor.fetchall()]
+            plan = " | ".join(steps)
             assert "USING INDEX" in plan or "USING COVERING INDEX" in plan or (
                 "USING INTEGER PRIMARY KEY" in plan), plan
             assert "SCAN identity_matchprofile" not in plan, plan
             assert "SCAN identity_blockingkey" not in plan.replace(
                 "SCAN identity_blockingkey USING", ""), plan
+            assert "merged_into" not in plan, plan
+            if "identity_matchprofile" in plan:
+                assert "identity_matchprofile" in steps[0], plan
+
+
+def test_profiles_of_merged_people_are_never_candidates() -> None:
+    _index(20)
+    kept, gone = MatchProfile.objects.order_by("id")[:2]
+    Person.objects.filter(pk=gone.person_id).update(merged_into_id=kept.person_id)
+    assert [row["id"] for row in live_profiles([kept.pk, gone.pk])] == [kept.pk]
 
 
 def test_online_resolution_runs_a_bounded_number_of_queries() -> None:

@@ -53,7 +53,27 @@ _NARRATIVES = (
     "School concerned about unexplained bruising and poor attendance.",
     "Police attended a domestic incident; children present in the home.",
 )
-_POSTCODES = ("E17 2AB", "E10 3BD", "E11 4DE", "E4 5EF", "N17 6GH", "N18 7HJ")
+# Where people live, spread as a real borough is: siblings share a home, about a dozen homes
+# share a postcode, postcodes spread over a few districts. (Six postcodes for the whole
+# stream, as before, put thousands of people in every postcode and made blocking keys on a
+# postcode, and so each batch, slower and slower as the database grew.)
+_DISTRICTS = ("E17", "E10", "E11", "E4", "N17", "N18")
+_INWARD_LETTERS = "ABDEFGHJLNPQRSTUWXYZ"  # the letters a UK inward code may use
+_STREETS = ("Bench Street", "Forest Road", "Hoe Street", "Lea Bridge Road", "Chingford Mount",
+            "Markhouse Road", "High Road", "Church Lane", "Grove Road", "Wood Street")
+HOMES_PER_POSTCODE = 12
+
+
+def home_of(key: int) -> tuple[str, str]:
+    """(postcode, address line) of person ``key``'s home: two people a home, twelve homes a
+    postcode, the postcode's homes numbered along one street."""
+    home = key // 2
+    area = home // HOMES_PER_POSTCODE
+    letters = _INWARD_LETTERS
+    district, rest = _DISTRICTS[area % len(_DISTRICTS)], area // len(_DISTRICTS)
+    inward = f"{rest % 10}{letters[rest // 10 % 20]}{letters[rest // 200 % 20]}"
+    street = _STREETS[area % len(_STREETS)]
+    return f"{district} {inward}", f"{home % 97 + 1} {street}"
 
 
 @dataclass(frozen=True)
@@ -65,7 +85,6 @@ class SyntheticPerson:
     sex: str
     nhs: str | None
     upn: str | None
-    postcode: str
 
     def subject(self, *, nhs: bool = True, upn: bool = False, address: bool = True,
                 given: str | None = None) -> dict[str, Any]:
@@ -76,8 +95,8 @@ class SyntheticPerson:
         if upn and self.upn:
             out["upn"] = self.upn
         if address:
-            out["address"] = {"line": f"{self.key % 200 + 1} Bench Street",
-                              "postcode": self.postcode}
+            postcode, line = home_of(self.key)
+            out["address"] = {"line": line, "postcode": postcode}
         return out
 
 
@@ -120,7 +139,7 @@ class EventStream:
             key=key, given=given, family=rng.choice(self._surnames),
             dob=self.today - timedelta(days=days), sex=sex,
             nhs=_nhs_for(number) if rng.random() < 0.92 else None,
-            upn=None if adult else _upn_for(key), postcode=rng.choice(_POSTCODES),
+            upn=None if adult else _upn_for(key),
         )
 
     def _pick(self, rng: random.Random, index: int) -> int:

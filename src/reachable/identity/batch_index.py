@@ -26,8 +26,8 @@ from reachable.identity.models import BlockingKey, LinkDecision, MatchProfile
 from reachable.identity.profiles import (
     MAX_CANDIDATE_KEYS,
     MAX_CANDIDATE_PROFILES,
-    PROFILE_FIELDS,
     has_content,
+    live_profiles,
     signature,
 )
 from reachable.people.models import Person
@@ -99,9 +99,7 @@ class BatchIndex:
                 ids.add(profile_id)
         unread = sorted(ids - self.profiles.keys())
         for start in range(0, len(unread), CHUNK):
-            for row in MatchProfile.objects.filter(
-                    pk__in=unread[start:start + CHUNK], person__merged_into__isnull=True
-            ).values(*PROFILE_FIELDS):
+            for row in live_profiles(unread[start:start + CHUNK]):
                 self.profiles[row["id"]] = row
 
     def candidates(self, f: Record) -> list[dict[str, Any]]:
