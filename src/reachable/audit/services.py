@@ -20,6 +20,7 @@ from django.db import connection, transaction
 from reachable.audit.chain import GENESIS_HASH, record_hash
 from reachable.audit.models import AuditRecord
 from reachable.core import clock
+from reachable.core.held import prepared_rows_write
 
 # Arbitrary constant key for the PostgreSQL advisory lock guarding the chain's tail.
 _CHAIN_LOCK_KEY = 7_201_114_099
@@ -153,24 +154,12 @@ def _insert_records(records: list[dict[str, Any]]) -> None:
     rows by ``COPY`` (one stream; a multi-row INSERT of thousands of placeholders spends more
     time being parsed by the driver than written); SQLite, in process, by ``executemany``.
     """
-    meta = AuditRecord._meta
-    concrete = [f for f in meta.concrete_fields if not f.primary_key]
+    concrete = [f for f in AuditRecord._meta.concrete_fields if not f.primary_key]
     fields = [f.attname for f in concrete]
-    quote = connection.ops.quote_name
-    columns = ", ".join(quote(f.column) for f in concrete)
     at, detail = connection.ops.adapt_datetimefield_value, connection.ops.adapt_json_value
     rows = [tuple(at(r[f]) if f == "at" else detail(r[f], None) if f == "detail" else r[f]
                   for f in fields) for r in records]
-    table = quote(meta.db_table)
-    with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            with cursor.cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
-                for row in rows:
-                    copy.write_row(row)
-            return
-        marks = ", ".join(["%s"] * len(fields))
-        cursor.executemany(f"INSERT INTO {table} ({columns}) VALUES ({marks})",  # noqa: S608
-                           rows)
+    prepared_rows_write(AuditRecord._meta.db_table, [f.column for f in concrete], rows)
 
 
 _active_buffer: ContextVar[AuditBuffer | None] = ContextVar("audit_buffer", default=None)

@@ -9,9 +9,7 @@ ask plain questions of ("is this a known child?"), each answer traceable to even
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager
-from contextvars import ContextVar
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from functools import cached_property
@@ -21,6 +19,7 @@ from reachable.childstate.models import ChildFlag, Flag
 from reachable.chronology.models import Event
 from reachable.chronology.related import event_related
 from reachable.core.held import row_create
+from reachable.core.person_rows import PersonRows
 from reachable.people.models import Person
 
 EXPLOITATION_LEVELS = ("none", "emerging", "moderate", "significant")
@@ -37,60 +36,36 @@ def _related(event: Event, *roles: str) -> list[Person]:
     return [person for person, role in event_related(event) if not roles or role in roles]
 
 
-_live: ContextVar[dict[int, list[ChildFlag]] | None] = ContextVar("live_flags", default=None)
+_flags: PersonRows[ChildFlag] = PersonRows(
+    "live_flags",
+    # in the model's order: set_at, id
+    lambda ids: ChildFlag.objects.filter(person_id__in=ids, cleared_at__isnull=True),
+    lambda row: row.person_id)
 
-
-@contextmanager
-def flags_batched() -> Iterator[None]:
-    """Within the block (one transaction of many events), each person's live flags are read
-    once and then kept current in memory by ``state_apply``, the only writer of flags."""
-    token = _live.set({})
-    try:
-        yield
-    finally:
-        _live.reset(token)
-
-
-def flags_prefetch(person_ids: Iterable[int]) -> None:
-    """Read the live flags of many people at once (inside ``flags_batched``; else nothing)."""
-    cache = _live.get()
-    if cache is None:
-        return
-    wanted = [pk for pk in set(person_ids) if pk not in cache]
-    for start in range(0, len(wanted), 1000):
-        chunk = wanted[start:start + 1000]
-        for pk in chunk:
-            cache[pk] = []
-        for row in ChildFlag.objects.filter(person_id__in=chunk, cleared_at__isnull=True):
-            cache[row.person_id].append(row)  # in the model's order: set_at, id
-
-
-def flags_none_yet(person_id: int) -> None:
-    """The person was created in this transaction: no flags to read."""
-    cache = _live.get()
-    if cache is not None:
-        cache.setdefault(person_id, [])
+# Within ``flags_batched`` (one transaction of many events), each person's live flags are
+# read once and then kept current in memory by ``state_apply``, the only writer of flags.
+flags_batched = _flags.batched
+flags_prefetch = _flags.prefetch  # the live flags of many people at once
+flags_none_yet = _flags.none_yet
 
 
 def live_flags(person: Person) -> list[ChildFlag]:
     """The person's flags not cleared, oldest first."""
-    cache = _live.get()
-    if cache is None:
+    cached = _flags.cached(person.pk)
+    if cached is None:
         return list(ChildFlag.objects.filter(person=person, cleared_at__isnull=True))
-    if person.pk not in cache:
-        flags_prefetch([person.pk])
-    return list(cache[person.pk])
+    return list(cached)
 
 
 def _remember(row: ChildFlag) -> None:
-    cache = _live.get()
-    if cache is None or row.person_id not in cache:
+    held = _flags.known(row.person_id)
+    if held is None:
         return
-    rows = [r for r in cache[row.person_id] if r.pk != row.pk]
+    rows = [r for r in held if r.pk != row.pk]
     if row.cleared_at is None:
         rows.append(row)
         rows.sort(key=lambda r: (r.set_at, r.pk))
-    cache[row.person_id] = rows
+    _flags.put(row.person_id, rows)
 
 
 class _Writer:

@@ -105,26 +105,35 @@ def rows_insert(model: type[_M], rows: list[_M]) -> None:
     if any((row.pk is not None) != with_pk for row in rows):
         raise ValueError(f"{model.__name__}: rows with and without ids in one insert")
     fields = [f for f in model._meta.concrete_fields if with_pk or not f.primary_key]
-    values = [tuple(f.get_db_prep_save(f.pre_save(row, True), connection) for f in fields)
-              for row in rows]
-    quote = connection.ops.quote_name
-    table = quote(model._meta.db_table)
-    columns = ", ".join(quote(f.column) for f in fields)
-    # The raw driver's COPY bypasses Django's error translation: ``wrap_database_errors``
-    # restores it, so a unique row raced by another transaction is an ``IntegrityError``
-    # here as it would be from ``bulk_create`` (intake replays the batch event by event).
-    with connection.cursor() as cursor, connection.wrap_database_errors:
-        if connection.vendor == "postgresql":
-            with cursor.cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
-                for row_values in values:
-                    copy.write_row(row_values)
-        else:
-            marks = ", ".join(["%s"] * len(fields))
-            cursor.executemany(f"INSERT INTO {table} ({columns}) VALUES ({marks})",  # noqa: S608
-                               values)
+    prepared_rows_write(model._meta.db_table, [f.column for f in fields],
+                        [tuple(f.get_db_prep_save(f.pre_save(row, True), connection)
+                               for f in fields) for row in rows])
     for row in rows:
         row._state.adding = False
         row._state.db = connection.alias
+
+
+def prepared_rows_write(table: str, columns: list[str], rows: list[tuple[Any, ...]]) -> None:
+    """Write rows whose values the backend has already prepared: PostgreSQL by ``COPY``,
+    SQLite by ``executemany`` of one prepared statement (``rows_insert``, the audit buffer).
+
+    The raw driver's COPY bypasses Django's error translation: ``wrap_database_errors``
+    restores it, so a unique row raced by another transaction is an ``IntegrityError`` here
+    as it would be from ``bulk_create`` (intake replays the batch event by event).
+    """
+    quote = connection.ops.quote_name
+    quoted_table = quote(table)
+    quoted_columns = ", ".join(quote(column) for column in columns)
+    with connection.cursor() as cursor, connection.wrap_database_errors:
+        if connection.vendor == "postgresql":
+            with cursor.cursor.copy(f"COPY {quoted_table} ({quoted_columns}) FROM STDIN") as copy:
+                for values in rows:
+                    copy.write_row(values)
+        else:
+            marks = ", ".join(["%s"] * len(columns))
+            cursor.executemany(
+                f"INSERT INTO {quoted_table} ({quoted_columns}) VALUES ({marks})",  # noqa: S608
+                rows)
 
 
 def ids_reserve(model: type[models.Model], count: int) -> list[int]:

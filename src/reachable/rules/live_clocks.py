@@ -14,60 +14,31 @@ sweep's change stands either way, as it would without the cache.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
-from contextvars import ContextVar
-
+from reachable.core.person_rows import PersonRows
 from reachable.rules.models import Clock, ClockStatus
 
 LIVE = (ClockStatus.OPEN, ClockStatus.PAUSED)
-_cache: ContextVar[dict[int, list[Clock]] | None] = ContextVar("live_clocks", default=None)
+_clocks: PersonRows[Clock] = PersonRows(
+    "live_clocks", lambda ids: Clock.objects.filter(person_id__in=ids, status__in=LIVE),
+    lambda clk: clk.person_id)
 
-
-@contextmanager
-def clocks_batched() -> Iterator[None]:
-    token = _cache.set({})
-    try:
-        yield
-    finally:
-        _cache.reset(token)
-
-
-def clocks_prefetch(person_ids: Iterable[int]) -> None:
-    """Read the live clocks of many people at once (inside ``clocks_batched``; else nothing)."""
-    cache = _cache.get()
-    if cache is None:
-        return
-    wanted = [pk for pk in set(person_ids) if pk not in cache]
-    for start in range(0, len(wanted), 1000):
-        chunk = wanted[start:start + 1000]
-        for pk in chunk:
-            cache[pk] = []
-        for clk in Clock.objects.filter(person_id__in=chunk, status__in=LIVE):
-            cache[clk.person_id].append(clk)
-
-
-def clocks_none_yet(person_id: int) -> None:
-    """The person was created in this transaction: no clocks to read."""
-    cache = _cache.get()
-    if cache is not None:
-        cache.setdefault(person_id, [])
+clocks_batched = _clocks.batched
+clocks_prefetch = _clocks.prefetch  # the live clocks of many people at once
+clocks_none_yet = _clocks.none_yet
 
 
 def live_clocks(person_id: int) -> list[Clock]:
     """The person's open and paused clocks, oldest first."""
-    cache = _cache.get()
-    if cache is None:
+    cached = _clocks.cached(person_id)
+    if cached is None:
         return list(Clock.objects.filter(person_id=person_id, status__in=LIVE))
-    if person_id not in cache:
-        clocks_prefetch([person_id])
-    live = [clk for clk in cache[person_id] if clk.status in LIVE]
-    cache[person_id] = live  # what has ended drops out; the same objects stay
+    live = [clk for clk in cached if clk.status in LIVE]
+    _clocks.put(person_id, live)  # what has ended drops out; the same objects stay
     return sorted(live, key=lambda clk: (clk.started_at, clk.pk))
 
 
 def clock_started(clk: Clock) -> None:
     """A clock the engine has just started (perhaps still held: ``core.held``)."""
-    cache = _cache.get()
-    if cache is not None and clk.person_id in cache:
-        cache[clk.person_id].append(clk)
+    rows = _clocks.known(clk.person_id)
+    if rows is not None:
+        rows.append(clk)
