@@ -161,3 +161,24 @@ def test_the_command_prints_the_summary_as_json(agency: str, tmp_path: Path) -> 
     assert summary["rows"] == 8 and summary["bad_rows"] == 5 and summary["new_people"] == 2
     assert summary["model_version"] and summary["engine"] == "duckdb"
     assert "linking extract.csv" in err.getvalue()  # tqdm progress on stderr
+
+
+def test_a_street_given_without_a_postcode_still_tells_where_the_child_lives(
+        agency: str, tmp_path: Path) -> None:
+    """An extract that gives the street but no postcode: the line is compared, so the record
+    links to the child at that street, where with no location at all "names and a date of
+    birth only" would have held it for review. No address is stored without a postcode."""
+    from reachable.people.models import Address
+
+    first = {**{c: "" for c in COLUMNS}, **GOOD[0], "record_id": "H1"}
+    street_only = {**first, "record_id": "S1", "nhs_number": "", "given_name": "Wiliam",
+                   "postcode": "", "address_line": "12 Acacia Road"}
+    nothing = {**street_only, "record_id": "S2", "given_name": "Willaim", "address_line": ""}
+    link_file(_csv(tmp_path / "a.csv", [first]), agency=agency, progress=False)
+    link_file(_csv(tmp_path / "b.csv", [street_only, nothing]), agency=agency, progress=False)
+    decisions = dict(LinkDecision.objects.filter(source__startswith="batch:b.csv")
+                     .values_list("source", "decision"))
+    assert decisions == {"batch:b.csv:1": "auto_link", "batch:b.csv:2": "review"}
+    william = Person.objects.get(identifiers__value="9434765919")
+    assert LinkDecision.objects.get(source="batch:b.csv:1").person_id == william.pk
+    assert list(Address.objects.values_list("postcode", flat=True)) == ["N16 7AB"]

@@ -153,3 +153,27 @@ def test_online_resolution_runs_a_bounded_number_of_queries() -> None:
              if "identity_matchprofile" in q["sql"] and "SELECT" in q["sql"]]
     assert all("identity_blockingkey" in sql or "signature" in sql for sql in scans)
     assert len(queries.captured_queries) < 20
+
+
+def test_a_one_keystroke_typo_at_home_links_unless_a_twin_is_also_in_the_running() -> None:
+    """ "Kzi" is no one's name and one keystroke from Kai: a typo, linked. Once Kai's twin
+    Zac is known too, "Zai" (one keystroke from both) must wait for a person."""
+    kai = resolve(agency="nhs-trust", given_name="Kai", family_name="Okafor",
+                  date_of_birth=date(2014, 5, 6), sex="M", address=HOME)
+    typo = resolve(given_name="Kzi", family_name="Okafor", date_of_birth=date(2014, 5, 6),
+                   sex="M", address=HOME)
+    assert (typo.person.pk, typo.decision) == (kai.person.pk, Kind.AUTO_LINK)
+    # Two known names one keystroke apart are not taken for a typo: still held.
+    gary = resolve(agency="nhs-trust", given_name="Gary", family_name="Stone",
+                   date_of_birth=date(2015, 1, 2), sex="M", address=HOME)
+    garry = resolve(given_name="Garry", family_name="Stone", date_of_birth=date(2015, 1, 2),
+                    sex="M", address=HOME)
+    assert garry.person.pk != gary.person.pk
+    assert (garry.decision, garry.guard) == (Kind.REVIEW, "possible_twin")
+    zac = resolve(agency="nhs-trust", given_name="Zac", family_name="Okafor",
+                  date_of_birth=date(2014, 5, 6), sex="M", address=HOME, nhs_number=NHS_B)
+    assert zac.person.pk != kai.person.pk
+    zai = resolve(given_name="Zai", family_name="Okafor", date_of_birth=date(2014, 5, 6),
+                  sex="M", address=HOME)
+    assert zai.person.pk not in (kai.person.pk, zac.person.pk)
+    assert (zai.decision, zai.guard) == (Kind.REVIEW, "possible_twin")

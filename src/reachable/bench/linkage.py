@@ -223,7 +223,8 @@ def baseline_record(subject: dict[str, Any], uid: str) -> dict[str, Any]:
     return {"uid": uid, "forename": low(subject.get("given_name")),
             "surname": low(subject.get("family_name")), "dob": dob or None,
             "sex": low(subject.get("sex")), "postcode": low(address.get("postcode")),
-            "address": low(address.get("line")), "nhs_number": low(subject.get("nhs_number"))}
+            "address": low(address.get("line") or subject.get("address_line")),
+            "nhs_number": low(subject.get("nhs_number"))}
 
 
 def _baseline_linker(tables: list[Any], link_type: LinkType) -> Any:
@@ -332,6 +333,8 @@ def _synthetic_subject(record: dict[str, Any]) -> dict[str, Any]:
                                       "nhs_number") if record.get(k)}
     if record.get("postcode"):
         subject["address"] = {"postcode": record["postcode"], "line": record["address_line"]}
+    elif record.get("address_line"):
+        subject["address_line"] = record["address_line"]  # as the batch linker reads it
     return subject
 
 

@@ -199,6 +199,11 @@ def parse_row(raw: dict[str, Any], *, today: date) -> dict[str, Any]:
             subject["address"] = {"postcode": normalise_postcode(postcode), "line": line[:300]}
         except ValueError as exc:
             raise BadRow(f"postcode: {exc}") from None
+    elif line:
+        # Extracts often give the street but not the postcode. An address is only stored
+        # with a postcode, but the line still tells this child from another with the same
+        # name and birthday, so linkage compares it (``features`` reads ``address_line``).
+        subject["address_line"] = line[:300]
     named = subject.get("given_name") or subject.get("family_name")
     identified = any(subject.get(key) for _, key in STRONG_IDENTIFIERS)
     if not named and not identified:
@@ -421,7 +426,10 @@ class BatchLinker:
         record_id = _text(raw, "record_id")
         if record_id:
             return f"{self.agency}:id:{record_id}"[:200]
-        content = json.dumps(subject, sort_keys=True, default=str).encode()
+        # Without ``address_line`` (a street given without a postcode, which earlier versions
+        # dropped), so an extract linked by one of them is still recognised as linked.
+        hashed = {k: v for k, v in subject.items() if k != "address_line"}
+        content = json.dumps(hashed, sort_keys=True, default=str).encode()
         return f"{self.agency}:row:{hashlib.sha256(content).hexdigest()[:40]}"
 
     def _not_yet_linked(self, rows: list[Row]) -> list[Row]:

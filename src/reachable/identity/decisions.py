@@ -10,7 +10,9 @@ Two safeguards sit above the model's arithmetic, because their mistakes are the 
   is missing ("Twin 1", "Baby Boy" are blanked), is a different real name that merely looks
   alike (Martyn and Mary) or matches only because one forename is also a surname, is exactly
   what twins (and a false name given to police) look like, whatever the surnames say. The
-  model may score it high; a person must decide;
+  model may score it high; a person must decide. One exception: a forename the population
+  does not use, one keystroke from the other ("Jre" and "Joe"), is a typo, not a twin, unless
+  another child of that home and birthday is also a candidate;
 - thin evidence: names and a date of birth alone, with no address or identifier on either
   side to weigh against them, link automatically only when all three agree exactly
   ("Zoey Smith" born the same day as "Zoe Smith" is a question for a person, not a link).
@@ -23,6 +25,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+
+from rapidfuzz.distance import DamerauLevenshtein
 
 from reachable.core import clock
 from reachable.identity.features import Record, is_valid_nhs_number
@@ -104,14 +108,40 @@ def _both_known(scorer: Scorer, left: Record, right: Record) -> bool:
     return all((record.get("tf_forename") or 0.0) > floor for record in (left, right))
 
 
+def _one_keystroke_typo(scorer: Scorer, left: Record, right: Record) -> bool:
+    """One forename is a string the population does not use and is one keystroke (a letter
+    wrong, missing, added or two swapped) from the other: "Jre" and "Joe", "Kzi" and "Kai".
+    That is a typo of one name, not a twin's name: no parents name twins one keystroke
+    apart (Philip and Phillip), so a twin's typo is one keystroke from their own name and at
+    least one more from their twin's. (A typo that lands one keystroke from both, Mix for
+    Max and Mia, is held back by ``twin_rival`` in ``decide``.)"""
+    forename_l, forename_r = left.get("forename"), right.get("forename")
+    if not forename_l or not forename_r:
+        return False
+    floor = scorer.tf_floor["forename"]
+    both_known = all((record.get("tf_forename") or 0.0) > floor for record in (left, right))
+    return not both_known and DamerauLevenshtein.distance(forename_l, forename_r) <= 1
+
+
 def _names_crossed(left: Record, right: Record) -> bool:
     return bool(left.get("forename") and left.get("surname")
                 and left.get("forename") == right.get("surname")
                 and left.get("surname") == right.get("forename"))
 
 
-def guard(scorer: Scorer, incoming: Record, candidate: Record) -> str:
-    """Why this pair must not be linked automatically, or ''."""
+def twin_like(scorer: Scorer, incoming: Record, candidate: Record) -> bool:
+    """Same home, a birthday that does not differ, young: where a twin would be found."""
+    levels = scorer.levels(incoming, candidate)
+    return (levels["dob"] in BIRTHDAY_NOT_DIFFERENT and levels["location"] in SAME_HOME
+            and _young(incoming.get("dob") or candidate.get("dob")))
+
+
+def guard(scorer: Scorer, incoming: Record, candidate: Record,
+          rivals: list[Record] | None = None) -> str:
+    """Why this pair must not be linked automatically, or ''.
+
+    ``rivals``: the profiles of the other people who scored at least the review weight.
+    """
     nhs_in, nhs_cand = incoming.get("nhs_number"), candidate.get("nhs_number")
     if (nhs_in and nhs_cand and nhs_in != nhs_cand
             and is_valid_nhs_number(nhs_in) and is_valid_nhs_number(nhs_cand)):
@@ -125,10 +155,17 @@ def guard(scorer: Scorer, incoming: Record, candidate: Record) -> str:
         levels["forename"] == SWAPPED_NAMES and not _names_crossed(incoming, candidate))
     # Twins share a birthday and a home; their surnames need not agree (one may be recorded
     # under a step-parent's name), so a differing surname does not lift the guard.
-    if (forenames_differ and levels["dob"] in BIRTHDAY_NOT_DIFFERENT
-            and levels["location"] in SAME_HOME
-            and _young(incoming.get("dob") or candidate.get("dob"))):
-        return "possible_twin"
+    at_twin_home = (levels["dob"] in BIRTHDAY_NOT_DIFFERENT and levels["location"] in SAME_HOME
+                    and _young(incoming.get("dob") or candidate.get("dob")))
+    if at_twin_home:
+        if forenames_differ and not _one_keystroke_typo(scorer, incoming, candidate):
+            return "possible_twin"
+        # A forename that agrees only as a typo ("Zai" for Zac) is taken for one unless
+        # another child of that home and birthday is also in the running ("Zai" is one
+        # keystroke from Kai too): then a person must say whose typo it is.
+        typo_only = forenames_differ or levels["forename"] in SIMILAR_FORENAME
+        if typo_only and any(twin_like(scorer, incoming, rival) for rival in rivals or ()):
+            return "possible_twin"
     exact = (levels["forename"] in ("Exact forename", "Same nickname group")
              and levels["surname"] == "Exact surname" and levels["dob"] == "Exact date of birth")
     if not exact and levels["location"] == NO_LOCATION and levels["nhs_number"] == NO_NHS:
@@ -145,11 +182,11 @@ def decide(*, scorer: Scorer, incoming: Record, scored: list[Candidate],
     best = ranked[0]
     if best.weight < thresholds.auto_link:
         return Outcome(Kind.REVIEW, best, ranked=ranked)
-    reason = guard(scorer, incoming, best.profile)
-    if not reason and known_distinct is not None:
-        rivals = [c for c in ranked[1:] if c.weight >= thresholds.review]
-        if any(known_distinct(best.person_id, rival.person_id) for rival in rivals):
-            reason = "known_distinct_rival"
+    rivals = [c for c in ranked[1:] if c.weight >= thresholds.review]
+    reason = guard(scorer, incoming, best.profile, [c.profile for c in rivals])
+    if not reason and known_distinct is not None and any(
+            known_distinct(best.person_id, rival.person_id) for rival in rivals):
+        reason = "known_distinct_rival"
     if reason:
         return Outcome(Kind.REVIEW, best, guard=reason, ranked=ranked)
     return Outcome(Kind.AUTO_LINK, best, ranked=ranked)
