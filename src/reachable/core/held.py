@@ -105,12 +105,45 @@ def rows_insert(model: type[_M], rows: list[_M]) -> None:
     if any((row.pk is not None) != with_pk for row in rows):
         raise ValueError(f"{model.__name__}: rows with and without ids in one insert")
     fields = [f for f in model._meta.concrete_fields if with_pk or not f.primary_key]
+    plan = [(f, f.attname, _passed_through(f)) for f in fields]
+
+    def prepared(row: _M) -> tuple[Any, ...]:
+        values = row.__dict__
+        out = []
+        for f, attname, kinds in plan:
+            value = values.get(attname, _MISSING) if kinds else _MISSING
+            if value is None or type(value) in kinds:
+                out.append(value)
+            else:
+                out.append(f.get_db_prep_save(f.pre_save(row, True), connection))
+        return tuple(out)
+
     prepared_rows_write(model._meta.db_table, [f.column for f in fields],
-                        [tuple(f.get_db_prep_save(f.pre_save(row, True), connection)
-                               for f in fields) for row in rows])
+                        [prepared(row) for row in rows])
     for row in rows:
         row._state.adding = False
         row._state.db = connection.alias
+
+
+_MISSING = object()
+# Field classes whose ``pre_save`` is the attribute and whose ``get_db_prep_save`` returns a
+# value of these exact types unchanged, on every backend: such values skip the two calls,
+# which were a tenth of intake's time. Anything else (dates, JSON, a str given to an integer
+# column, a subclass of a field) takes the full path.
+_PASS_THROUGH: dict[type[models.Field[Any, Any]], tuple[type, ...]] = {
+    models.CharField: (str,), models.TextField: (str,),
+    models.IntegerField: (int,), models.BigIntegerField: (int,),
+    models.SmallIntegerField: (int,), models.PositiveIntegerField: (int,),
+    models.PositiveSmallIntegerField: (int,), models.PositiveBigIntegerField: (int,),
+    models.AutoField: (int,), models.BigAutoField: (int,),
+    models.BooleanField: (bool,), models.FloatField: (float,),
+}
+
+
+def _passed_through(field: models.Field[Any, Any]) -> tuple[type, ...]:
+    if type(field) is models.ForeignKey:
+        return _PASS_THROUGH.get(type(field.target_field), ())
+    return _PASS_THROUGH.get(type(field), ())
 
 
 def prepared_rows_write(table: str, columns: list[str], rows: list[tuple[Any, ...]]) -> None:

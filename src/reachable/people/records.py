@@ -20,6 +20,7 @@ from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
+from django.db import connection
 from django.db.models import Q
 
 from reachable.core.held import rows_insert
@@ -222,8 +223,25 @@ def address_row_add(
 def relationship_row_add(
     *, person: Person, related: Person, kind: str, at: datetime, source_agency: str
 ) -> bool:
-    _, created = Relationship.objects.get_or_create(
-        person=person, related=related, kind=kind,
-        defaults={"recorded_at": at, "source_agency": source_agency},
-    )
-    return created
+    """Record the relationship unless it is already held; True when it was new.
+
+    One ``INSERT ... ON CONFLICT DO NOTHING RETURNING`` (PostgreSQL, and SQLite since 3.35)
+    against the unique constraint, rather than ``get_or_create``'s look-up, savepoint, insert
+    and release: four statements per relationship event were a sixth of intake's statements,
+    and the constraint answers "already held" even against a concurrent insert.
+    """
+    meta = Relationship._meta
+    quote = connection.ops.quote_name
+    concrete = {f.name: f for f in meta.concrete_fields}
+    values = {"person": person.pk, "related": related.pk, "kind": kind, "recorded_at": at,
+              "source_agency": source_agency}
+    prepared = [concrete[name].get_db_prep_save(value, connection)
+                for name, value in values.items()]
+    columns = ", ".join(quote(concrete[name].column) for name in values)
+    conflict = ", ".join(quote(concrete[name].column) for name in ("person", "related", "kind"))
+    sql = (f"INSERT INTO {quote(meta.db_table)} ({columns}) "  # noqa: S608 (model's names)
+           f"VALUES (%s, %s, %s, %s, %s) "
+           f"ON CONFLICT ({conflict}) DO NOTHING RETURNING {quote(meta.pk.column)}")
+    with connection.cursor() as cursor:
+        cursor.execute(sql, prepared)
+        return cursor.fetchone() is not None
