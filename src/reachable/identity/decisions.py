@@ -113,14 +113,12 @@ def _one_keystroke_typo(scorer: Scorer, left: Record, right: Record) -> bool:
     wrong, missing, added or two swapped) from the other: "Jre" and "Joe", "Kzi" and "Kai".
     That is a typo of one name, not a twin's name: no parents name twins one keystroke
     apart (Philip and Phillip), so a twin's typo is one keystroke from their own name and at
-    least one more from their twin's. (A typo that lands one keystroke from both, Mix for
-    Max and Mia, is held back by ``twin_rival`` in ``decide``.)"""
+    least one more from their twin's. (A typo one keystroke from both, Mix for Max and Mia,
+    is held back when the other twin is also a candidate: ``guard``'s ``rivals``.)"""
     forename_l, forename_r = left.get("forename"), right.get("forename")
-    if not forename_l or not forename_r:
+    if not forename_l or not forename_r or _both_known(scorer, left, right):
         return False
-    floor = scorer.tf_floor["forename"]
-    both_known = all((record.get("tf_forename") or 0.0) > floor for record in (left, right))
-    return not both_known and DamerauLevenshtein.distance(forename_l, forename_r) <= 1
+    return DamerauLevenshtein.distance(forename_l, forename_r) <= 1
 
 
 def _names_crossed(left: Record, right: Record) -> bool:
