@@ -33,3 +33,14 @@ def test_bench_linkage_entry_prints_figures_and_baseline(entry: str, size: str,
         assert result["median_ms"] < result["baseline"]["median_ms"]
     # All of it happened in a scratch database.
     assert not Person.objects.exists() and not LinkDecision.objects.exists()
+
+
+def test_merged_twin_pairs_are_named_and_counted() -> None:
+    from reachable.bench.linkage import merged_twin_pairs, twins_merged
+
+    truth = {"r1": "A", "r2": "A", "r3": "B", "r4": "C", "r5": "D"}
+    twins = {("A", "B"), ("C", "D")}
+    predicted = {"r1": 1, "r2": 2, "r3": 2, "r4": 3, "r5": 4}  # B joined one of A's people
+    assert merged_twin_pairs(predicted, truth, twins) == [("A", "B")]
+    assert twins_merged(predicted, truth, twins) == 1
+    assert twins_merged({**predicted, "r3": 5}, truth, twins) == 0
