@@ -93,11 +93,12 @@ def rows_insert(model: type[_M], rows: list[_M]) -> None:
 
     A batch writes thousands of rows per table, and building one multi-row INSERT with a
     placeholder per value, then having the driver split and adapt it, costs more than the
-    write. Values are prepared exactly as ``bulk_create`` prepares them (``pre_save`` then
-    ``get_db_prep_save``), so what is stored is the same. PostgreSQL takes them by ``COPY``,
-    SQLite by ``executemany`` of one prepared statement. Either every row carries its primary
-    key (held rows, reserved ids) or none does (the table's sequence numbers them, and the
-    instances do not learn their ids: use ``ids_reserve`` first when they must).
+    write. Values are prepared as ``bulk_create`` prepares them (``pre_save`` then
+    ``get_db_prep_save``; plain values of plain fields, which those calls return unchanged,
+    are passed through without them), so what is stored is the same. PostgreSQL takes them
+    by ``COPY``, SQLite by ``executemany`` of one prepared statement. Either every row carries
+    its primary key (held rows, reserved ids) or none does (the table's sequence numbers them,
+    and the instances do not learn their ids: use ``ids_reserve`` first when they must).
     """
     if not rows:
         return
@@ -111,11 +112,12 @@ def rows_insert(model: type[_M], rows: list[_M]) -> None:
         values = row.__dict__
         out = []
         for f, attname, kinds in plan:
-            value = values.get(attname, _MISSING) if kinds else _MISSING
-            if value is None or type(value) in kinds:
-                out.append(value)
-            else:
-                out.append(f.get_db_prep_save(f.pre_save(row, True), connection))
+            if kinds:
+                value = values.get(attname, _MISSING)
+                if value is None or type(value) in kinds:
+                    out.append(value)
+                    continue
+            out.append(f.get_db_prep_save(f.pre_save(row, True), connection))
         return tuple(out)
 
     prepared_rows_write(model._meta.db_table, [f.column for f in fields],

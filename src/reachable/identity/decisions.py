@@ -127,9 +127,8 @@ def _names_crossed(left: Record, right: Record) -> bool:
                 and left.get("surname") == right.get("forename"))
 
 
-def twin_like(scorer: Scorer, incoming: Record, candidate: Record) -> bool:
+def _at_twin_home(levels: dict[str, str], incoming: Record, candidate: Record) -> bool:
     """Same home, a birthday that does not differ, young: where a twin would be found."""
-    levels = scorer.levels(incoming, candidate)
     return (levels["dob"] in BIRTHDAY_NOT_DIFFERENT and levels["location"] in SAME_HOME
             and _young(incoming.get("dob") or candidate.get("dob")))
 
@@ -153,16 +152,15 @@ def guard(scorer: Scorer, incoming: Record, candidate: Record,
         levels["forename"] == SWAPPED_NAMES and not _names_crossed(incoming, candidate))
     # Twins share a birthday and a home; their surnames need not agree (one may be recorded
     # under a step-parent's name), so a differing surname does not lift the guard.
-    at_twin_home = (levels["dob"] in BIRTHDAY_NOT_DIFFERENT and levels["location"] in SAME_HOME
-                    and _young(incoming.get("dob") or candidate.get("dob")))
-    if at_twin_home:
+    if _at_twin_home(levels, incoming, candidate):
         if forenames_differ and not _one_keystroke_typo(scorer, incoming, candidate):
             return "possible_twin"
         # A forename that agrees only as a typo ("Zai" for Zac) is taken for one unless
         # another child of that home and birthday is also in the running ("Zai" is one
         # keystroke from Kai too): then a person must say whose typo it is.
         typo_only = forenames_differ or levels["forename"] in SIMILAR_FORENAME
-        if typo_only and any(twin_like(scorer, incoming, rival) for rival in rivals or ()):
+        if typo_only and any(_at_twin_home(scorer.levels(incoming, rival), incoming, rival)
+                             for rival in rivals or ()):
             return "possible_twin"
     exact = (levels["forename"] in ("Exact forename", "Same nickname group")
              and levels["surname"] == "Exact surname" and levels["dob"] == "Exact date of birth")
