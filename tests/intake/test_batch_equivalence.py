@@ -41,6 +41,8 @@ from reachable.scenarios.runner import _area, organisation_build
 
 STORIES = Path(__file__).resolve().parents[2] / "scenarios" / "stories"
 Submitter = Callable[[User, list[dict[str, Any]]], None]
+# Flags keyed by another person's id (``childstate.state``).
+PERSON_KEYED_FLAGS = ("linked_adult_of_concern", "bail_protected_from", "bailed_no_contact")
 
 
 def _one_by_one(actor: User, payloads: list[dict[str, Any]]) -> None:
@@ -54,21 +56,32 @@ def _batched(actor: User, payloads: list[dict[str, Any]]) -> None:
     assert not refused, refused
 
 
-def _strip_ids(value: Any) -> Any:
+def _strip_ids(value: Any, person: Callable[[Any], Any]) -> Any:
     """Results and audit details name row ids; ids of rows inserted at a batch's end (profiles)
-    differ from one-by-one, so compare what they say, not which row they point at."""
+    differ from one-by-one, so compare what they say, not which row they point at. People are
+    named by ``person`` (their place in the order they were created), for the same reason."""
     if isinstance(value, dict):
-        return {k: _strip_ids(v) for k, v in value.items() if k not in ("id", "event")}
+        return {k: _strip_ids(v, person) for k, v in value.items() if k not in ("id", "event")}
     if isinstance(value, list):
-        return [_strip_ids(v) for v in value]
+        return [_strip_ids(v, person) for v in value]
     if isinstance(value, str):  # "+open_mash_contact:<event id>" (the flags compare the event)
-        return re.sub(r"^([+-]open_mash_contact):\d+$", r"\1:<event>", value)
+        value = re.sub(r"^([+-]open_mash_contact):\d+$", r"\1:<event>", value)
+        value = re.sub(rf"^([+-](?:{'|'.join(PERSON_KEYED_FLAGS)})):(\d+)$",
+                       lambda m: f"{m.group(1)}:person {person(int(m.group(2)))}", value)
+        return re.sub(r"P-(\d+)", lambda m: f"person {person(int(m.group(1)))}", value)
     return value
 
 
 def _world() -> dict[str, Any]:
     """Everything intake writes, in a form that does not depend on insert order."""
     record = dict(Event.objects.values_list("pk", "source_record"))
+    # A batch reserves people's ids in blocks (``core.held``), so the same people can have
+    # other ids than one by one, with gaps: name each by its place in the order of creation.
+    order = {pk: n for n, pk in enumerate(Person.objects.order_by("pk")
+                                              .values_list("pk", flat=True), start=1)}
+
+    def person(pk: Any) -> Any:
+        return None if pk is None else order.get(pk, f"missing {pk}")
 
     def rows(model: Any, *fields: str, **renames: Callable[[Any], Any]) -> list[tuple[Any, ...]]:
         out = []
@@ -77,43 +90,53 @@ def _world() -> dict[str, Any]:
                                                                             strict=True)))
         return sorted(out, key=repr)
 
-    by_event = {"set_by_id": record.get, "cleared_by_id": record.get, "event_id": record.get}
+    by_event: dict[str, Callable[[Any], Any]] = {
+        "set_by_id": record.get, "cleared_by_id": record.get, "event_id": record.get,
+        "person_id": person}
+    people: dict[str, Callable[[Any], Any]] = {
+        name: person for name in ("pk", "merged_into_id", "person_id", "candidate_id",
+                                  "incoming_id", "related_id", "profile__person_id")}
     return {
         "people": rows(Person, "pk", "given_name", "family_name", "name_key", "date_of_birth",
-                       "sex", "died_on", "merged_into_id"),
+                       "sex", "died_on", "merged_into_id", **people),
         "names": rows(PersonName, "person_id", "name_key", "given_name", "family_name",
-                      "source_agency"),
+                      "source_agency", **people),
         "addresses": rows(Address, "person_id", "postcode", "line", "recorded_at",
-                          "source_agency"),
+                          "source_agency", **people),
         "latest_address": sorted(
-            (p.pk, (a.postcode, a.line) if (a := p.addresses.first()) else None)
+            (person(p.pk), (a.postcode, a.line) if (a := p.addresses.first()) else None)
             for p in Person.objects.all()),
-        "identifiers": rows(Identifier, "person_id", "kind", "issuer", "value"),
+        "identifiers": rows(Identifier, "person_id", "kind", "issuer", "value", **people),
         "profiles": rows(MatchProfile, "person_id", "signature", "forename", "surname", "dob",
-                         "postcode", "address"),
-        "keys": rows(BlockingKey, "profile__person_id", "profile__signature", "key"),
+                         "postcode", "address", **people),
+        "keys": rows(BlockingKey, "profile__person_id", "profile__signature", "key", **people),
         "decisions": rows(LinkDecision, "person_id", "candidate_id", "source", "agency_code",
-                          "decision", "matched_on", "match_weight", "model_version"),
+                          "decision", "matched_on", "match_weight", "model_version", **people),
         "reviews": rows(ReviewItem, "incoming_id", "candidate_id", "status", "match_weight",
-                        "source"),
-        "events": [(r, p, t, _strip_ids(res)) for r, p, t, res in rows(
-            Event, "source_record", "person_id", "type", "result")],
+                        "source", **people),
+        "events": [(r, p, t, _strip_ids(res, person)) for r, p, t, res in rows(
+            Event, "source_record", "person_id", "type", "result", **people)],
         "related": rows(EventRelatedPerson, "event_id", "person_id", "role", **by_event),
-        "relationships": rows(Relationship, "person_id", "related_id", "kind"),
+        "relationships": rows(Relationship, "person_id", "related_id", "kind", **people),
         # An open MASH contact is keyed by its event's id; events inserted at a batch's end
         # may have other ids than one by one (``core.held``), so name the event by its record.
-        "flags": sorted(((p, f, record.get(int(k)) if f == "open_mash_contact" else k, *rest)
-                         for p, f, k, *rest in rows(ChildFlag, "person_id", "flag", "key",
-                                                    "value", "set_by_id", "set_at",
-                                                    "cleared_by_id", "cleared_at", **by_event)),
+        # A flag about another person (a linked adult, a bail) is keyed by, and names, them.
+        "flags": sorted(((p, f, record.get(int(k)) if f == "open_mash_contact" else
+                          person(int(k)) if f in PERSON_KEYED_FLAGS else k,
+                          {n: person(x) if n in ("person", "adult", "child") else x
+                           for n, x in v.items()}, *rest)
+                         for p, f, k, v, *rest in rows(ChildFlag, "person_id", "flag", "key",
+                                                       "value", "set_by_id", "set_at",
+                                                       "cleared_by_id", "cleared_at",
+                                                       **by_event)),
                         key=repr),
         "alerts": rows(Alert, "rule_id", "person_id", "event_id", "team_id", "route", "kind",
                        "key", "status", "assignee_id", **by_event),
         "clocks": rows(Clock, "rule_id", "person_id", "event_id", "key", "status", "deadline",
                        "met_at", **by_event),
         "grants": rows(AccessGrant, "person_id", "user_id", "team_id", "agency_id", "reason",
-                       "ended_at"),
-        "audit": [(r.action, r.person_id, _strip_ids(r.detail)) for r in
+                       "ended_at", **people),
+        "audit": [(r.action, person(r.person_id), _strip_ids(r.detail, person)) for r in
                   AuditRecord.objects.filter(action="event.accepted").order_by("id")],
         "chain_intact": verify_chain().intact,
     }

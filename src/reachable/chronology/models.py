@@ -51,5 +51,11 @@ class EventRelatedPerson(models.Model):
     person = models.ForeignKey("people.Person", on_delete=models.PROTECT, related_name="+")
     role = models.CharField(max_length=40)
 
+    # Held back in intake batches with their events (``core.held``).
+    objects: ClassVar[models.Manager[EventRelatedPerson]] = HeldRowsQuerySet.as_manager()
+
+    class Meta:
+        base_manager_name = "objects"
+
     def __str__(self) -> str:
         return f"{self.role} in event {self.event_id}"

@@ -330,10 +330,8 @@ def _accept(*, actor: User | None, agency: Agency, envelope: ValidEnvelope, dige
         subject=_jsonable(envelope.subject), related=related_json, data=envelope.data,
         payload_hash=digest,
     )
-    if related_rows:
-        EventRelatedPerson.objects.bulk_create(
-            [EventRelatedPerson(event=event, person=p, role=r) for p, r in related_rows]
-        )
+    for other, role in related_rows:
+        row_create(EventRelatedPerson, event=event, person=other, role=role)
     event_related_remember(event, related_rows)
     projected = event_project(event=event, related=related_rows)
     if session is None or (person.pk, agency.pk) not in session.supplied:

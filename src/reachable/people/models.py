@@ -4,10 +4,12 @@ addresses and relationships. A person is the platform's one record for one human
 from __future__ import annotations
 
 from datetime import date
+from typing import ClassVar
 
 from django.db import models
 
 from reachable.core import clock
+from reachable.core.held import HeldRowsQuerySet
 
 
 class Sex(models.TextChoices):
@@ -29,7 +31,14 @@ class Person(models.Model):
     merged_into = models.ForeignKey("self", null=True, blank=True, on_delete=models.PROTECT,
                                     related_name="merged_from")
 
+    # Intake batches hold new people back (``core.held``) like their events; any query of
+    # people flushes them first.
+    objects: ClassVar[models.Manager[Person]] = HeldRowsQuerySet.as_manager()
+
     class Meta:
+        # Related-object lookups (``event.person``) and ``save`` use the base manager: let
+        # them flush held rows too.
+        base_manager_name = "objects"
         indexes = [models.Index(fields=["name_key", "date_of_birth"])]
 
     def __str__(self) -> str:
@@ -128,7 +137,11 @@ class Relationship(models.Model):
     recorded_at = models.DateTimeField()
     source_agency = models.CharField(max_length=50, blank=True)
 
+    # Intake batches hold new relationships back (``core.held``); rules that read them flush.
+    objects: ClassVar[models.Manager[Relationship]] = HeldRowsQuerySet.as_manager()
+
     class Meta:
+        base_manager_name = "objects"
         constraints = [
             models.UniqueConstraint(fields=["person", "related", "kind"],
                                     name="relationship_unique")

@@ -6,8 +6,9 @@ from views or the API.
 
 Inside ``records_batched()`` (one transaction resolving a batch of events) the same helpers
 answer from what the batch has already read or written (``records_prefetch`` reads names,
-latest addresses and identifiers for many people at once) and hold their new names, addresses
-and identifiers back until ``records_flush``, which inserts them together. Every reader of
+latest addresses, relationships and identifiers for many people at once) and hold their new
+names, addresses and identifiers back until ``records_flush``, which inserts them together
+(new people and relationships are held by ``core.held``, whose readers flush them). Every reader of
 these rows during a batch goes through these helpers, so each answer is the one the database
 would have given had every row been inserted at once.
 """
@@ -23,7 +24,7 @@ from datetime import date, datetime
 from django.db import connection
 from django.db.models import Q
 
-from reachable.core.held import rows_insert
+from reachable.core.held import row_create, rows_insert, written_rows
 from reachable.people.models import Address, Identifier, Person, PersonName, Relationship
 from reachable.people.validators import name_key
 
@@ -39,6 +40,8 @@ class _Batch:
     names: dict[int, set[str]] = field(default_factory=dict)
     latest: dict[int, _Latest | None] = field(default_factory=dict)
     identifiers: dict[IdentifierKey, Identifier | None] = field(default_factory=dict)
+    # (related person, kind) of each person's relationships, stored and new in the batch.
+    relationships: dict[int, set[tuple[int, str]]] = field(default_factory=dict)
     new_names: list[PersonName] = field(default_factory=list)
     new_addresses: list[Address] = field(default_factory=list)
     new_identifiers: list[Identifier] = field(default_factory=list)
@@ -53,6 +56,11 @@ class _Batch:
         if person_id not in self.latest:
             records_prefetch([person_id])
         return self.latest[person_id]
+
+    def relationships_of(self, person_id: int) -> set[tuple[int, str]]:
+        if person_id not in self.relationships:
+            records_prefetch([person_id])
+        return self.relationships[person_id]
 
 
 _batch: ContextVar[_Batch | None] = ContextVar("people_records_batch", default=None)
@@ -94,9 +102,14 @@ def records_prefetch(person_ids: Iterable[int]) -> None:
         for pk in chunk:
             batch.names[pk] = set()
             batch.latest[pk] = None
+            batch.relationships[pk] = set()
         for pk, key in PersonName.objects.filter(person_id__in=chunk).values_list(
                 "person_id", "name_key"):
             batch.names[pk].add(key)
+        # Only stored rows are read (``written_rows``): the batch's new ones are in the sets.
+        for pk, related_id, kind in written_rows(Relationship.objects.filter(
+                person_id__in=chunk)).values_list("person_id", "related_id", "kind"):
+            batch.relationships[pk].add((related_id, kind))
         for pk, at, row_id, postcode, line in Address.objects.filter(
                 person_id__in=chunk).values_list("person_id", "recorded_at", "id", "postcode",
                                                  "line"):
@@ -136,8 +149,8 @@ def person_row_create(
     *, given_name: str, family_name: str, date_of_birth: date | None, sex: str, at: datetime,
     source_agency: str,
 ) -> Person:
-    person = Person.objects.create(
-        given_name=given_name, family_name=family_name,
+    person = row_create(  # held to the batch's end, if in one (``core.held``)
+        Person, given_name=given_name, family_name=family_name,
         name_key=name_key(given_name, family_name), date_of_birth=date_of_birth,
         sex=sex or "U", created_at=at,
     )
@@ -150,6 +163,7 @@ def person_row_create(
     else:
         batch.names[person.pk] = {person.name_key}
         batch.latest[person.pk] = None
+        batch.relationships[person.pk] = set()
         batch.new_names.append(name)
     return person
 
@@ -225,11 +239,25 @@ def relationship_row_add(
 ) -> bool:
     """Record the relationship unless it is already held; True when it was new.
 
-    One ``INSERT ... ON CONFLICT DO NOTHING RETURNING`` (PostgreSQL, and SQLite since 3.35)
-    against the unique constraint, rather than ``get_or_create``'s look-up, savepoint, insert
-    and release: four statements per relationship event were a sixth of intake's statements,
-    and the constraint answers "already held" even against a concurrent insert.
+    In a batch, the people's relationships were read with their names (``records_prefetch``)
+    and the new row is held to the batch's end (``core.held``; a rule reading relationships
+    flushes it first). A relationship raced in by another transaction then fails the batch's
+    insert on the unique constraint, and intake replays the batch event by event.
+
+    Otherwise one ``INSERT ... ON CONFLICT DO NOTHING RETURNING`` (PostgreSQL, and SQLite
+    since 3.35) against the unique constraint, rather than ``get_or_create``'s look-up,
+    savepoint, insert and release; the constraint answers "already held" even against a
+    concurrent insert.
     """
+    batch = _batch.get()
+    if batch is not None:
+        known = batch.relationships_of(person.pk)
+        if (related.pk, kind) in known:
+            return False
+        known.add((related.pk, kind))
+        row_create(Relationship, person=person, related=related, kind=kind, recorded_at=at,
+                   source_agency=source_agency)
+        return True
     meta = Relationship._meta
     quote = connection.ops.quote_name
     concrete = {f.name: f for f in meta.concrete_fields}
