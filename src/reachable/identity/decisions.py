@@ -7,12 +7,12 @@ Two safeguards sit above the model's arithmetic, because their mistakes are the 
   is issued to one person; a mismatch is either two people or a data error a human must see);
 - twins: a child or young person (under 25, or of unknown age) at the same home, whose date
   of birth is the same, one keystroke out or missing, and whose forename disagrees outright,
-  is missing ("Twin 1", "Baby Boy" are blanked), is a different real name that merely looks
-  alike (Martyn and Mary) or matches only because one forename is also a surname, is exactly
-  what twins (and a false name given to police) look like, whatever the surnames say. The
-  model may score it high; a person must decide. One exception: a forename the population
-  does not use, one keystroke from the other ("Jre" and "Joe"), is a typo, not a twin, unless
-  another child of that home and birthday is also a candidate;
+  is missing ("Twin 1", "Baby Boy" are blanked), merely looks alike (Martyn and Mary, Anna
+  and "Anrrea", a typo of her twin Andrea) or matches only because one forename is also a
+  surname, is exactly what twins (and a false name given to police) look like, whatever the
+  surnames say. The model may score it high; a person must decide. One exception: a
+  forename the population does not use, one keystroke from the other ("Jre" and "Joe"), is a
+  typo, not a twin, unless another child of that home and birthday is also a candidate;
 - thin evidence: names and a date of birth alone, with no address or identifier on either
   side to weigh against them, link automatically only when all three agree exactly
   ("Zoey Smith" born the same day as "Zoe Smith" is a question for a person, not a link).
@@ -144,23 +144,22 @@ def guard(scorer: Scorer, incoming: Record, candidate: Record,
             and is_valid_nhs_number(nhs_in) and is_valid_nhs_number(nhs_cand)):
         return "different_nhs_number"
     levels = scorer.levels(incoming, candidate)
-    forenames_differ = levels["forename"] in (ELSE, NO_FORENAME) or (
-        levels["forename"] in SIMILAR_FORENAME
-        and (levels["sex"] == ELSE or _both_known(scorer, incoming, candidate))) or (
-        # "Stewart Stewart" and "Abbie Stewart" share a name only because one forename is a
-        # surname: a real swap has both names crossed.
+    # Forenames that do not agree as one name: different, missing, only alike as strings
+    # (Katherine and Kathleen, Anna and "Anrrea", a typo of her twin Andrea), or sharing a
+    # name only because one forename is a surname ("Stewart Stewart" and "Abbie Stewart"; a
+    # real swap has both names crossed).
+    forenames_differ = levels["forename"] in (ELSE, NO_FORENAME, *SIMILAR_FORENAME) or (
         levels["forename"] == SWAPPED_NAMES and not _names_crossed(incoming, candidate))
     # Twins share a birthday and a home; their surnames need not agree (one may be recorded
     # under a step-parent's name), so a differing surname does not lift the guard.
-    if _at_twin_home(levels, incoming, candidate):
-        if forenames_differ and not _one_keystroke_typo(scorer, incoming, candidate):
+    if _at_twin_home(levels, incoming, candidate) and forenames_differ:
+        if not _one_keystroke_typo(scorer, incoming, candidate):
             return "possible_twin"
-        # A forename that agrees only as a typo ("Zai" for Zac) is taken for one unless
-        # another child of that home and birthday is also in the running ("Zai" is one
-        # keystroke from Kai too): then a person must say whose typo it is.
-        typo_only = forenames_differ or levels["forename"] in SIMILAR_FORENAME
-        if typo_only and any(_at_twin_home(scorer.levels(incoming, rival), incoming, rival)
-                             for rival in rivals or ()):
+        # A typo ("Zai" for Zac) is taken for one unless another child of that home and
+        # birthday is also in the running ("Zai" is one keystroke from Kai too): then a
+        # person must say whose typo it is.
+        if any(_at_twin_home(scorer.levels(incoming, rival), incoming, rival)
+               for rival in rivals or ()):
             return "possible_twin"
     exact = (levels["forename"] in ("Exact forename", "Same nickname group")
              and levels["surname"] == "Exact surname" and levels["dob"] == "Exact date of birth")
