@@ -8,9 +8,9 @@ Inside ``records_batched()`` (one transaction resolving a batch of events) the s
 answer from what the batch has already read or written (``records_prefetch`` reads names,
 latest addresses, relationships and identifiers for many people at once) and hold their new
 names, addresses and identifiers back until ``records_flush``, which inserts them together
-(new people and relationships are held by ``core.held``, whose readers flush them). Every reader of
-these rows during a batch goes through these helpers, so each answer is the one the database
-would have given had every row been inserted at once.
+(new people and relationships are held by ``core.held``, whose readers flush them). Every
+reader of these rows during a batch goes through these helpers, so each answer is the one
+the database would have given had every row been inserted at once.
 """
 
 from __future__ import annotations
