@@ -293,7 +293,21 @@ def _primed(cls: type[_S], data: Any) -> _S:
 
 
 def validate_envelope(payload: Any) -> ValidEnvelope:
-    """Validate an envelope or raise ``ValidationFailed`` with per-field messages."""
+    """Validate an envelope or raise ``ValidationFailed`` with per-field messages.
+
+    A plainly valid payload is read by ``plain_envelopes``, which gives the same answer the
+    serializers would; everything else, and every error, is theirs (``serializer_envelope``).
+    """
+    from reachable.intake.plain_envelopes import plain_envelope  # it builds on this module
+
+    plain = plain_envelope(payload)
+    if plain is not None:
+        return plain
+    return serializer_envelope(payload)
+
+
+def serializer_envelope(payload: Any) -> ValidEnvelope:
+    """Validate with the serializers alone: the authority ``plain_envelopes`` is held to."""
     from reachable.core.errors import ValidationFailed
 
     if not isinstance(payload, dict):
