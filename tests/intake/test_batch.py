@@ -6,8 +6,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from django.db import transaction
+from django.db import connection, transaction
+from django.test.utils import CaptureQueriesContext
 
+from reachable.access.services import allocation_create
 from reachable.audit.models import AuditRecord
 from reachable.audit.services import audit_append
 from reachable.audit.verify import verify_chain
@@ -118,3 +120,38 @@ def test_session_rolls_back_with_its_transaction(borough: Borough) -> None:
     with clock.frozen_at(AT), transaction.atomic():
         audit_append(actor=None, action="test.after", object_type="test")
     assert verify_chain().intact
+
+
+def test_in_a_batch_alerts_reach_the_allocated_worker_read_once_for_the_batch(
+    borough: Borough,
+) -> None:
+    """Out-of-area custody alerts the child's allocated worker. In a batch the allocations
+    of every child it names are read in one query; a child first seen in the batch has none,
+    so that alert falls back to a social work team with no one assigned."""
+    worker = borough.users["social_worker"]
+    with clock.frozen_at(AT):
+        known = event_submit(actor=borough.system_for("met-police"),
+                             payload=custody_event(record="C-1")).result["person"]
+        allocation_create(actor=None, person=Person.objects.get(), worker=worker)
+        out_of_area = {"agency": "notts-police", "force": "nottinghamshire"}
+        with CaptureQueriesContext(connection) as queries:
+            outcomes = events_submit_batch(actor=borough.system_for("notts-police"), payloads=[
+                custody_event(record="N-1", **out_of_area),
+                custody_event(record="N-2", given="Amelia", family="Clarke", dob="2012-01-05",
+                              nhs="4010232137", **out_of_area),
+                custody_event(record="N-3", at="2025-03-06T10:12:00+00:00", **out_of_area),
+            ])
+    assert all(isinstance(o, Submission) for o in outcomes)
+    by_person = {}
+    for alert in Alert.objects.filter(rule_id="out-of-area-arrest", route="allocated_worker"):
+        by_person.setdefault(alert.person.ref, []).append(alert)
+    newcomer = next(ref for ref in by_person if ref != known)
+    assert [(a.assignee, a.team) for a in by_person[known]] == [
+        (worker, borough.teams["sw-north"])] * 2
+    [fallback] = by_person[newcomer]
+    assert fallback.assignee is None and fallback.team is not None
+    assert fallback.team.kind == "social_work"
+    grant_reads = [q for q in queries.captured_queries
+                   if q["sql"].startswith("SELECT") and '"access_accessgrant"' in q["sql"]
+                   and "allocated_worker" in q["sql"]]
+    assert len(grant_reads) == 1, [q["sql"] for q in grant_reads]

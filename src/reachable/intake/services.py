@@ -37,6 +37,11 @@ from reachable.identity.resolver import (
 from reachable.intake.projections import event_project
 from reachable.intake.schemas import ValidEnvelope, validate_envelope
 from reachable.organisations.models import Agency, User
+from reachable.rules.allocations import (
+    allocations_batched,
+    allocations_none_yet,
+    allocations_prefetch,
+)
 from reachable.rules.engine import evaluate_event, team_lookups_cached
 from reachable.rules.live_clocks import clocks_batched, clocks_none_yet, clocks_prefetch
 
@@ -139,7 +144,7 @@ def events_submit_batch(*, actor: User | None, payloads: Iterable[Any]
         try:
             with (transaction.atomic(), audit_buffered() as audit, team_lookups_cached(),
                   resolutions_batched(), relationships_deferred(), flags_batched(),
-                  clocks_batched(), rows_held()):
+                  clocks_batched(), allocations_batched(), rows_held()):
                 session = _Session(audit=audit, batch=True)
                 token = _session.set(session)
                 try:
@@ -259,6 +264,7 @@ def _batch_fast(*, actor: User | None, items: list[Any], session: _Session
                             for related in item.envelope.related)))
     flags_prefetch(known)
     clocks_prefetch(known)
+    allocations_prefetch(known)
     outcomes: list[Submission | SubmissionError] = []
     for index, item in enumerate(checked):
         if isinstance(item, SubmissionError):
@@ -313,6 +319,7 @@ def _accept(*, actor: User | None, agency: Agency, envelope: ValidEnvelope, dige
     if resolution.created:
         flags_none_yet(person.pk)
         clocks_none_yet(person.pk)
+        allocations_none_yet(person.pk)
     related_rows = []
     related_json = []
     for number, related in enumerate(envelope.related, start=1):

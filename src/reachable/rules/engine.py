@@ -18,7 +18,7 @@ from datetime import datetime, timedelta
 
 from django.db import IntegrityError, transaction
 
-from reachable.access.models import AccessGrant, GrantReason
+from reachable.access.models import GrantReason
 from reachable.access.services import relationship_grant
 from reachable.childstate.state import state_apply
 from reachable.chronology.models import Event
@@ -26,6 +26,7 @@ from reachable.core import clock
 from reachable.core.held import row_create, row_written, written_rows
 from reachable.organisations.models import Team, TeamKind, User
 from reachable.people.models import Person
+from reachable.rules.allocations import allocated_worker, case_team
 from reachable.rules.calendar import ClockUnit, deadline_after, escalation_point
 from reachable.rules.live_clocks import LIVE, clock_started, live_clocks
 from reachable.rules.models import (
@@ -135,20 +136,6 @@ def _team_by_code(code: str) -> Team | None:
     return _cached_team(("code", code), find)
 
 
-def _allocated_worker(person: Person) -> User | None:
-    grant = (AccessGrant.objects.filter(person=person, reason=GrantReason.ALLOCATED_WORKER,
-                                        ended_at__isnull=True, user__isnull=False)
-             .select_related("user__team").order_by("-started_at").first())
-    return grant.user if grant is not None else None
-
-
-def _case_team(person: Person) -> Team | None:
-    grant = (AccessGrant.objects.filter(person=person, reason=GrantReason.TEAM_CASE,
-                                        ended_at__isnull=True, team__isnull=False)
-             .select_related("team").order_by("-started_at").first())
-    return grant.team if grant is not None else None
-
-
 def route_destinations(route: str, ctx: RuleContext, key_data: dict[str, str]
                        ) -> Destination:
     """Where an alert on ``route`` goes: a team queue, and a person's queue where there is one.
@@ -158,15 +145,15 @@ def route_destinations(route: str, ctx: RuleContext, key_data: dict[str, str]
     """
     person = ctx.person
     if route == "allocated_worker":
-        worker = _allocated_worker(person)
+        worker = allocated_worker(person)
         if worker is not None:
-            return Destination(worker.team or _case_team(person), worker)
-        return Destination(_case_team(person) or team_for_route(TeamKind.SOCIAL_WORK)
+            return Destination(worker.team or case_team(person), worker)
+        return Destination(case_team(person) or team_for_route(TeamKind.SOCIAL_WORK)
                            or team_for_route(TeamKind.MASH))
     if route in ("csc_manager", "service_manager"):
-        worker = _allocated_worker(person)
+        worker = allocated_worker(person)
         team = (worker.team if worker is not None and worker.team else None) or \
-            _case_team(person) or team_for_route(TeamKind.SOCIAL_WORK)
+            case_team(person) or team_for_route(TeamKind.SOCIAL_WORK)
         return Destination(team, team.manager if team is not None else None)
     if route == "iro_manager":
         team = team_for_route(route)

@@ -1,0 +1,54 @@
+"""Who holds a child's case: the allocated worker and the case team alerts are routed to.
+
+Alerts for the allocated worker (and their managers) go to whoever holds the child's case, so
+routing asks, alert after alert, for the child's live allocation and case-team relationships.
+Within ``allocations_batched`` (one batch of events) they are read for all the batch's people
+in one query (``core.person_rows.PersonRows``). Nothing in a batch of events allocates a
+worker or hands a case to a team (``access.services.allocation_create`` is a practitioner's
+action), so what was read stays what the database holds until the batch ends. Replay and
+single submissions read the database every time: there a scenario may allocate between events.
+"""
+
+from __future__ import annotations
+
+from django.db.models import QuerySet
+
+from reachable.access.models import AccessGrant, GrantReason
+from reachable.core.person_rows import PersonRows
+from reachable.organisations.models import Team, User
+from reachable.people.models import Person
+
+_CASE_REASONS = (GrantReason.ALLOCATED_WORKER, GrantReason.TEAM_CASE)
+
+
+def _live_case_grants(person_ids: list[int]) -> QuerySet[AccessGrant]:
+    """Live allocation and case-team relationships of these people, newest first."""
+    return (AccessGrant.objects
+            .filter(person_id__in=person_ids, reason__in=_CASE_REASONS, ended_at__isnull=True)
+            .select_related("user__team", "team").order_by("-started_at", "-pk"))
+
+
+_grants: PersonRows[AccessGrant] = PersonRows("case_grants", _live_case_grants,
+                                              lambda grant: grant.person_id)
+
+allocations_batched = _grants.batched
+allocations_prefetch = _grants.prefetch  # the case relationships of many people at once
+allocations_none_yet = _grants.none_yet  # a person created in this batch holds none
+
+
+def _case_grants(person: Person) -> list[AccessGrant]:
+    cached = _grants.cached(person.pk)
+    return list(_live_case_grants([person.pk])) if cached is None else cached
+
+
+def allocated_worker(person: Person) -> User | None:
+    """The child's most recently allocated worker, if any."""
+    return next((grant.user for grant in _case_grants(person)
+                 if grant.reason == GrantReason.ALLOCATED_WORKER and grant.user is not None),
+                None)
+
+
+def case_team(person: Person) -> Team | None:
+    """The team most recently given the child's case, if any."""
+    return next((grant.team for grant in _case_grants(person)
+                 if grant.reason == GrantReason.TEAM_CASE and grant.team is not None), None)
