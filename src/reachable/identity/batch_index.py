@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from reachable.core.held import ids_reserve, rows_insert
+from reachable.core.held import ids_reserve, prepared_rows_write, rows_insert
 from reachable.identity.blocking import keys_for
 from reachable.identity.features import FEATURE_COLUMNS, Record
 from reachable.identity.models import BlockingKey, LinkDecision, MatchProfile
@@ -34,6 +34,7 @@ from reachable.people.models import Person
 from reachable.people.records import records_prefetch
 
 CHUNK = 1000
+_KEY_COLUMNS = [BlockingKey.profile.field.column, BlockingKey.key.field.column]
 
 
 @dataclass
@@ -157,7 +158,10 @@ class BatchIndex:
                                    strict=True):
                 profile.pk = pk
         rows_insert(MatchProfile, profiles)
-        rows_insert(BlockingKey, [BlockingKey(profile_id=profile.pk, key=key)
-                                  for profile, keys in self.new_profiles for key in keys])
+        # Keys are many (a dozen per profile) and only two plain values each: written as
+        # tuples, without a model instance apiece (what ``bulk_create`` would store).
+        keys = [(profile.pk, key) for profile, keys in self.new_profiles for key in keys]
+        if keys:
+            prepared_rows_write(BlockingKey._meta.db_table, _KEY_COLUMNS, keys)
         rows_insert(LinkDecision, self.decisions)
         self.new_profiles, self.decisions = [], []

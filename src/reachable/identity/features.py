@@ -16,6 +16,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from datetime import date
+from functools import lru_cache
 from typing import Any
 
 from reachable.identity.nicknames import forename_canonical
@@ -48,9 +49,13 @@ _UNDECOMPOSED = str.maketrans({
 })
 
 
+@lru_cache(maxsize=1 << 16)
 def _plain(text: str) -> str:
     """Lower case, no accents, apostrophes dropped (O'Brien = OBrien), other punctuation
-    and hyphens as spaces, single-spaced."""
+    and hyphens as spaces, single-spaced.
+
+    Remembered: the same names and street lines come again and again (every event about a
+    child repeats them), and this was a tenth of resolving a subject."""
     text = text.translate(_UNDECOMPOSED)
     text = unicodedata.normalize("NFKD", text)
     text = "".join(c for c in text if not unicodedata.combining(c)).casefold()
@@ -112,9 +117,10 @@ def clean_dob(value: Any) -> tuple[str | None, str | None]:
     return day.isoformat(), swapped
 
 
+@lru_cache(maxsize=1 << 16)
 def clean_postcode(value: str | None) -> tuple[str | None, str | None, str | None]:
     """(postcode, sector, district) for a UK postcode; anything else is kept as itself
-    with no sector or district (FEBRL's Australian postcodes)."""
+    with no sector or district (FEBRL's Australian postcodes). Remembered, as ``_plain``."""
     text = (value or "").strip()
     if not text:
         return None, None, None
