@@ -20,6 +20,7 @@ from reachable.access.policies import Activity, has_activity
 from reachable.audit.services import audit_append
 from reachable.core import clock
 from reachable.core.errors import NotFound, PermissionDenied, ValidationFailed
+from reachable.core.held import rows_insert
 from reachable.organisations.models import Agency, Role, Team, User
 from reachable.people.models import Person
 
@@ -60,7 +61,8 @@ def _write_new(grants: list[AccessGrant]) -> None:
         person_id__in={g.person_id for g in grants}, reason__in={g.reason for g in grants},
         ended_at__isnull=True,
     ).values_list("person_id", "user_id", "team_id", "agency_id", "reason"))
-    AccessGrant.objects.bulk_create([g for g in grants if _key(g) not in live], batch_size=1000)
+    # One stream, as ``bulk_create`` would store them but without its SQL building.
+    rows_insert(AccessGrant, [g for g in grants if _key(g) not in live])
 
 
 def relationship_grant(
@@ -75,9 +77,14 @@ def relationship_grant(
     """Record a live relationship unless the same holder already has one for the same reason."""
     pending = _deferred.get()
     if pending is not None:
-        grant = AccessGrant(person=person, user=user, team=team, agency=agency, reason=reason,
-                            source=source, started_at=clock.now())
-        return pending.setdefault(_key(grant), grant)
+        # Most are repeats (every alert routed to the MASH about one child): built once.
+        key = (person.pk, user.pk if user is not None else None,
+               team.pk if team is not None else None, agency.pk if agency is not None else None,
+               reason)
+        if key not in pending:
+            pending[key] = AccessGrant(person=person, user=user, team=team, agency=agency,
+                                       reason=reason, source=source, started_at=clock.now())
+        return pending[key]
     existing = AccessGrant.objects.filter(
         person=person, user=user, team=team, agency=agency, reason=reason, ended_at__isnull=True
     ).first()
