@@ -111,6 +111,7 @@ ODD_VALUES: list[Any] = [
     "x" * 10_001, "nul\x00char", "surrogate\ud800", "Zoë", "sw1a 1aa", "NOT A POSTCODE",
     "943 476 5919", "9434765918", "x801200000001", "11/123456a", "red", "met-police",
     "has space", "M", "related", "co_arrested", "mother",
+    ["an indicator"] * 51, [{"given_name": "Ann"}] * 21,  # one item over a list's limit
 ]
 
 

@@ -160,8 +160,8 @@ class BatchIndex:
         rows_insert(MatchProfile, profiles)
         # Keys are many (a dozen per profile) and only two plain values each: written as
         # tuples, without a model instance apiece (what ``bulk_create`` would store).
-        keys = [(profile.pk, key) for profile, keys in self.new_profiles for key in keys]
-        if keys:
-            prepared_rows_write(BlockingKey._meta.db_table, _KEY_COLUMNS, keys)
+        key_rows = [(profile.pk, key) for profile, keys in self.new_profiles for key in keys]
+        if key_rows:
+            prepared_rows_write(BlockingKey._meta.db_table, _KEY_COLUMNS, key_rows)
         rows_insert(LinkDecision, self.decisions)
         self.new_profiles, self.decisions = [], []

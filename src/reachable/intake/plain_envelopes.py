@@ -3,7 +3,8 @@
 Almost every event an agency system sends is valid and plainly shaped: strings where strings
 are expected, ISO dates, real booleans. For those, building DRF's nested validated data was
 the largest single cost of accepting an event. ``plain_envelope`` reads such a payload straight
-from the vocabulary (``EVENT_TYPES``) and returns exactly the ``ValidEnvelope`` the serializers
+from the vocabulary (``EVENT_TYPES``), with each field's length, blanks, choices and default
+taken from the serializers' own declarations, and returns exactly the ``ValidEnvelope`` they
 would: the same stripped strings, normalised identifiers and postcodes, time zones, defaults
 and key order.
 
@@ -25,8 +26,18 @@ from typing import Any
 from rest_framework import serializers
 
 from reachable.core import clock
-from reachable.intake.schemas import FUTURE_TOLERANCE, AwareDateTimeField, ValidEnvelope
-from reachable.intake.vocabulary import EVENT_TYPES, RELATED_ROLES, F
+from reachable.intake.schemas import (
+    DATA_SERIALIZERS,
+    FUTURE_TOLERANCE,
+    AddressSerializer,
+    AwareDateTimeField,
+    EnvelopeSerializer,
+    MaceActionSerializer,
+    RelatedSerializer,
+    SourceSerializer,
+    ValidEnvelope,
+)
+from reachable.intake.vocabulary import EVENT_TYPES, F
 from reachable.people.validators import (
     normalise_nhs_number,
     normalise_pnc_id,
@@ -39,22 +50,36 @@ class _NotPlain(Exception):
     """This payload is not plainly valid: let the serializers decide."""
 
 
+def _declared(serializer: type[serializers.Serializer]) -> dict[str, Any]:
+    """A serializer's declared fields, read for their limits, blanks, choices and defaults,
+    so this reader follows the serializers' declarations rather than repeating them."""
+    fields: dict[str, Any] = serializer._declared_fields
+    return fields
+
+
+_ENVELOPE = _declared(EnvelopeSerializer)
+_SOURCE = _declared(SourceSerializer)
+_PERSON = _declared(RelatedSerializer)  # the subject's fields, and a related person's role
+_ADDRESS = _declared(AddressSerializer)
+_ACTION = _declared(MaceActionSerializer)
+_DATA = {name: _declared(serializer) for name, serializer in DATA_SERIALIZERS.items()}
+
 _SURROGATE = re.compile("[\ud800-\udfff]")
 _SLUG = re.compile(r"[-a-zA-Z0-9_]+")
 _ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 
 
-def _text(value: Any, max_length: int, *, blank: bool = False) -> str:
-    """As a DRF ``CharField`` given a string: stripped, not blank unless allowed, not too
-    long, no NUL or surrogate characters."""
+def _text(value: Any, field: Any) -> str:
+    """As the DRF ``CharField`` ``field`` given a string: stripped, blank only where it
+    allows, within its length, no NUL or surrogate characters."""
     if type(value) is not str:
         raise _NotPlain
     value = value.strip()
     if not value:
-        if blank:
+        if field.allow_blank:
             return ""
         raise _NotPlain
-    if (len(value) > max_length or "\x00" in value
+    if (len(value) > field.max_length or "\x00" in value
             or (not value.isascii() and _SURROGATE.search(value))):
         raise _NotPlain
     return value
@@ -76,10 +101,18 @@ def _date(value: Any) -> date:
         raise _NotPlain from None
 
 
-def _choice(value: Any, choices: tuple[str, ...]) -> str:
-    if type(value) is not str or value not in choices:
+def _choice(value: Any, field: Any) -> str:
+    if type(value) is not str or value not in field.choices:
         raise _NotPlain
     return value
+
+
+def _count(items: Any, field: Any) -> list[Any]:
+    """A list within the length its list field (or many=True serializer) allows."""
+    if type(items) is not list or (field.max_length is not None
+                                   and len(items) > field.max_length):
+        raise _NotPlain
+    return items
 
 
 _TIMESTAMP = AwareDateTimeField()  # the serializers' own field: same parsing, same zone
@@ -101,16 +134,18 @@ def _address(value: Any) -> dict[str, Any]:
         raise _NotPlain
     address: dict[str, Any] = {}
     if "line" in value:
-        address["line"] = _text(value["line"], 300, blank=True)
-    address["postcode"] = _normalised(normalise_postcode, _text(value["postcode"], 10))
+        address["line"] = _text(value["line"], _ADDRESS["line"])
+    address["postcode"] = _normalised(normalise_postcode,
+                                      _text(value["postcode"], _ADDRESS["postcode"]))
     return address
 
 
-_IDENTIFIERS: tuple[tuple[str, int, Callable[[str], str] | None], ...] = (
-    ("nhs_number", 14, normalise_nhs_number),
-    ("upn", 13, normalise_upn),
-    ("pnc_id", 20, normalise_pnc_id),
-    ("local_child_id", 40, None),
+# In the serializer's order, with the ``validate_<name>`` each is normalised by.
+_IDENTIFIERS: tuple[tuple[str, Callable[[str], str] | None], ...] = (
+    ("nhs_number", normalise_nhs_number),
+    ("upn", normalise_upn),
+    ("pnc_id", normalise_pnc_id),
+    ("local_child_id", None),
 )
 
 
@@ -121,7 +156,7 @@ def _person(value: Any, *, related: bool) -> dict[str, Any]:
     person: dict[str, Any] = {}
     for name in ("given_name", "family_name"):
         if name in value:
-            person[name] = _text(value[name], 100, blank=True)
+            person[name] = _text(value[name], _PERSON[name])
     if "date_of_birth" in value:
         dob = value["date_of_birth"]
         if dob is not None:
@@ -130,22 +165,23 @@ def _person(value: Any, *, related: bool) -> dict[str, Any]:
                 raise _NotPlain
         person["date_of_birth"] = dob
     if "sex" in value:
-        person["sex"] = _choice(value["sex"], ("M", "F", "U"))
-    for name, max_length, normalise in _IDENTIFIERS:
+        person["sex"] = _choice(value["sex"], _PERSON["sex"])
+    for name, normalise in _IDENTIFIERS:
         if name in value:
-            text = _text(value[name], max_length)
+            text = _text(value[name], _PERSON[name])
             person[name] = text if normalise is None else _normalised(normalise, text)
     if "address" in value:
         person["address"] = _address(value["address"])
     shorthand = None
     if "postcode" in value:
-        shorthand = _normalised(normalise_postcode, _text(value["postcode"], 10))
+        shorthand = _normalised(normalise_postcode, _text(value["postcode"], _PERSON["postcode"]))
     if related:
-        person["role"] = _choice(value["role"], RELATED_ROLES) if "role" in value else "related"
+        role = _PERSON["role"]
+        person["role"] = _choice(value["role"], role) if "role" in value else role.default
     if shorthand is not None:
         person.setdefault("address", {"postcode": shorthand, "line": ""})
     named = person.get("given_name") or person.get("family_name")
-    identified = any(person.get(name) for name, _, _ in _IDENTIFIERS)
+    identified = any(person.get(name) for name, _ in _IDENTIFIERS)
     if not named and not identified:
         raise _NotPlain
     return person
@@ -154,25 +190,23 @@ def _person(value: Any, *, related: bool) -> dict[str, Any]:
 def _action(value: Any) -> dict[str, Any]:
     if type(value) is not dict or not {"description", "owner", "due"} <= value.keys():
         raise _NotPlain
-    return {"description": _text(value["description"], 500),
-            "owner": _text(value["owner"], 100),
+    return {"description": _text(value["description"], _ACTION["description"]),
+            "owner": _text(value["owner"], _ACTION["owner"]),
             "due": _date(value["due"]).isoformat()}
 
 
-def _field_value(spec: F, value: Any) -> Any:
-    """One ``data`` field as its serializer field (``schemas._field_for``) would leave it,
-    already in the stored, JSON-ready form."""
+def _field_value(spec: F, field: Any, value: Any) -> Any:
+    """One ``data`` field as its declared serializer field (made by ``schemas._field_for``)
+    would leave it, already in the stored, JSON-ready form."""
     kind = spec.kind
-    if kind == "text":
-        return _text(value, 300, blank=not spec.required)
-    if kind == "longtext":
-        return _text(value, 10_000, blank=not spec.required)
+    if kind in ("text", "longtext"):
+        return _text(value, field)
     if kind == "postcode":  # checked, not rewritten: the field's validator only validates
-        text = _text(value, 10)
+        text = _text(value, field)
         _normalised(normalise_postcode, text)
         return text
     if kind == "choice":
-        return _choice(value, spec.choices)
+        return _choice(value, field)
     if kind == "bool":
         if type(value) is not bool:
             raise _NotPlain
@@ -186,15 +220,12 @@ def _field_value(spec: F, value: Any) -> Any:
     if kind == "datetime":
         return _timestamp(value).isoformat()
     if kind == "list":
-        if type(value) is not list or len(value) > 50:
-            raise _NotPlain
+        items = _count(value, field)
         if spec.choices:
-            return [_choice(item, spec.choices) for item in value]
-        return [_text(item, 200) for item in value]
+            return [_choice(item, field.child) for item in items]
+        return [_text(item, field.child) for item in items]
     if kind == "actions":
-        if type(value) is not list:
-            raise _NotPlain
-        return [_action(item) for item in value]
+        return [_action(item) for item in _count(value, field)]
     raise _NotPlain  # a kind this reader does not know: the serializers do
 
 
@@ -202,12 +233,13 @@ def _data(type_name: str, value: Any) -> dict[str, Any]:
     if type(value) is not dict:
         raise _NotPlain
     fields = EVENT_TYPES[type_name].fields
-    if not value.keys() <= {spec.name for spec in fields}:
+    declared = _DATA[type_name]
+    if not value.keys() <= declared.keys():
         raise _NotPlain
     data: dict[str, Any] = {}
     for spec in fields:
         if spec.name in value:
-            data[spec.name] = _field_value(spec, value[spec.name])
+            data[spec.name] = _field_value(spec, declared[spec.name], value[spec.name])
         elif spec.required:
             raise _NotPlain
     return data
@@ -228,15 +260,13 @@ def plain_envelope(payload: Any) -> ValidEnvelope | None:
         source = payload.get("source")
         if type(source) is not dict:
             raise _NotPlain
-        agency = _text(source.get("agency"), 50)
+        agency = _text(source.get("agency"), _SOURCE["agency"])
         if not _SLUG.fullmatch(agency):
             raise _NotPlain
-        record = _text(source.get("record"), 120)
+        record = _text(source.get("record"), _SOURCE["record"])
         subject = _person(payload.get("subject"), related=False)
-        related_people = payload.get("related", [])
-        if type(related_people) is not list or len(related_people) > 20:
-            raise _NotPlain
-        related = [_person(item, related=True) for item in related_people]
+        related = [_person(item, related=True)
+                   for item in _count(payload.get("related", []), _ENVELOPE["related"])]
         if EVENT_TYPES[type_name].requires_related and not related:
             raise _NotPlain
         data = _data(type_name, payload.get("data", {}))
