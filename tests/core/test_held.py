@@ -14,7 +14,9 @@ from reachable.core.held import (
     row_written,
     rows_held,
     rows_insert,
+    values_insert,
 )
+from reachable.identity.models import LinkDecision
 from reachable.people.models import Person
 from reachable.rules.models import Alert, Clock
 from tests.borough import Borough
@@ -119,3 +121,28 @@ def test_rows_insert_refuses_rows_with_and_without_ids(db: None, borough: Boroug
     with pytest.raises(ValueError, match="with and without ids"):
         rows_insert(Event, [given, Event(**_event_fields(borough, person, "M-2"))])
     assert not Event.objects.filter(source_record__startswith="M-").exists()
+
+
+def test_values_insert_stores_what_create_stores(db: None, borough: Borough) -> None:
+    """Rows given as column values (no instance): the same stored values as ``create``, with
+    left-out fields taking their defaults, and a mistyped field refused before anything is
+    written."""
+    person, candidate = _person("Given"), _person("Candidate")
+    now = clock.now()
+    values = {"person_id": person.pk, "candidate_id": candidate.pk, "source": "event:x:1",
+              "agency_code": "x", "decision": "review", "matched_on": "new",
+              "match_weight": 3.25, "match_probability": 0.9, "model_version": "v1",
+              "created_at": now}
+    LinkDecision.objects.create(**{**values, "source": "event:x:0"})
+    values_insert(LinkDecision, [values, {**values, "source": "event:x:2", "candidate_id": None,
+                                          "match_weight": None}])
+    fields = ("person_id", "candidate_id", "record_key", "agency_code", "decision",
+              "matched_on", "match_weight", "match_probability", "model_version", "created_at")
+    stored = {d.source: tuple(getattr(d, f) for f in fields)
+              for d in LinkDecision.objects.filter(source__startswith="event:x:")}
+    assert stored["event:x:1"] == stored["event:x:0"]
+    assert stored["event:x:1"][2] == ""  # record_key left out: its default
+    assert stored["event:x:2"][1] is None and stored["event:x:2"][6] is None
+    with pytest.raises(ValueError, match="no such field"):
+        values_insert(LinkDecision, [{**values, "source": "event:x:3", "wieght": 1.0}])
+    assert not LinkDecision.objects.filter(source="event:x:3").exists()

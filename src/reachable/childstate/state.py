@@ -282,12 +282,18 @@ def child_state(person: Person, *, at: datetime, exclude_event: Event | None = N
     event ask about the child as they were before it ("known before this EHE registration?").
     """
     flags = tuple(live_flags(person))
-    missing = Event.objects.filter(person=person, type="missing.reported",
-                                   occurred_at__gt=at - MISSING_HISTORY, occurred_at__lte=at)
-    if exclude_event is not None:
-        missing = missing.exclude(pk=exclude_event.pk)
-    return ChildState(person=person, on=at.date(), flags=flags,
-                      missing_query=lambda: tuple(missing.order_by("occurred_at", "id")))
+
+    def missing() -> tuple[Event, ...]:
+        # Built only when a rule asks: most evaluations never look at the missing history,
+        # and building the query cost more than everything else the state needs.
+        reports = Event.objects.filter(person=person, type="missing.reported",
+                                       occurred_at__gt=at - MISSING_HISTORY,
+                                       occurred_at__lte=at)
+        if exclude_event is not None:
+            reports = reports.exclude(pk=exclude_event.pk)
+        return tuple(reports.order_by("occurred_at", "id"))
+
+    return ChildState(person=person, on=at.date(), flags=flags, missing_query=missing)
 
 
 def flags_for(people: Iterable[Person]) -> dict[int, list[ChildFlag]]:

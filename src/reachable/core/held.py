@@ -127,6 +127,39 @@ def rows_insert(model: type[_M], rows: list[_M]) -> None:
         row._state.db = connection.alias
 
 
+def values_insert(model: type[models.Model], rows: list[dict[str, Any]]) -> None:
+    """``rows_insert`` for rows given as ``{attname: value}``, no model instance apiece: for
+    rows nobody reads back in the transaction (link decisions, thousands a batch). The table's
+    sequence numbers them. A field left out takes its default; values are prepared as
+    ``rows_insert`` prepares them, so what is stored is the same. Fields that compute their
+    value on save (``auto_now``) are refused: there is no instance to compute it from.
+    """
+    if not rows:
+        return
+    fields = [f for f in model._meta.concrete_fields if not f.primary_key]
+    for f in fields:
+        if getattr(f, "auto_now", False) or getattr(f, "auto_now_add", False):
+            raise ValueError(f"{model.__name__}.{f.name} is set on save: use rows_insert")
+    plan = [(f, f.attname, _passed_through(f)) for f in fields]
+    attnames = {f.attname for f in fields}
+
+    def prepared(values: dict[str, Any]) -> tuple[Any, ...]:
+        if not values.keys() <= attnames:
+            raise ValueError(f"{model.__name__}: no such field {sorted(values.keys() - attnames)}")
+        out = []
+        for f, attname, kinds in plan:
+            # A field left out takes its default, as a model instance would.
+            value = values[attname] if attname in values else f.get_default()
+            if value is None or type(value) in kinds:
+                out.append(value)
+            else:
+                out.append(f.get_db_prep_save(value, connection))
+        return tuple(out)
+
+    prepared_rows_write(model._meta.db_table, [f.column for f in fields],
+                        [prepared(row) for row in rows])
+
+
 _MISSING = object()
 # Field classes whose ``pre_save`` is the attribute and whose ``get_db_prep_save`` returns a
 # value of these exact types unchanged, on every backend: such values skip the two calls,

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from reachable.core.held import ids_reserve, prepared_rows_write, rows_insert
+from reachable.core.held import ids_reserve, prepared_rows_write, rows_insert, values_insert
 from reachable.identity.blocking import keys_for
 from reachable.identity.features import FEATURE_COLUMNS, Record
 from reachable.identity.models import BlockingKey, LinkDecision, MatchProfile
@@ -44,7 +44,7 @@ class BatchIndex:
     signatures: dict[int, set[str]] = field(default_factory=dict)
     persons: dict[int, Person] = field(default_factory=dict)
     new_profiles: list[tuple[MatchProfile, list[str]]] = field(default_factory=list)
-    decisions: list[LinkDecision] = field(default_factory=list)
+    decisions: list[dict[str, Any]] = field(default_factory=list)  # LinkDecision's columns
     # Profiles written in the batch have no id until ``flush``: they are known by -1, -2, ...
     next_unsaved: int = -1
 
@@ -163,5 +163,5 @@ class BatchIndex:
         key_rows = [(profile.pk, key) for profile, keys in self.new_profiles for key in keys]
         if key_rows:
             prepared_rows_write(BlockingKey._meta.db_table, _KEY_COLUMNS, key_rows)
-        rows_insert(LinkDecision, self.decisions)
+        values_insert(LinkDecision, self.decisions)
         self.new_profiles, self.decisions = [], []

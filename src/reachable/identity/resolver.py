@@ -204,15 +204,16 @@ def resolve_subject(*, subject: dict[str, Any], agency_code: str, at: datetime,
         guard="" if outcome is None else outcome.guard,
     )
     source = source or f"event:{agency_code}"
-    decision = LinkDecision(
-        person=person, candidate_id=resolution.review_candidate_id, source=source[:200],
-        agency_code=agency_code, decision=resolution.decision, matched_on=matched_on,
-        match_weight=resolution.match_weight, match_probability=resolution.match_probability,
-        model_version=scorer.version, created_at=at)
+    decision = {
+        "person_id": person.pk, "candidate_id": resolution.review_candidate_id,
+        "source": source[:200], "agency_code": agency_code, "decision": resolution.decision,
+        "matched_on": matched_on, "match_weight": resolution.match_weight,
+        "match_probability": resolution.match_probability, "model_version": scorer.version,
+        "created_at": at}
     if index is None:
-        decision.save(force_insert=True)
+        LinkDecision.objects.create(**decision)
     else:
-        index.decisions.append(decision)
+        index.decisions.append(decision)  # written with the batch's others (``flush``)
     if outcome is not None and outcome.decision == Kind.REVIEW and outcome.best is not None:
         review_open(scorer=scorer, incoming=person, incoming_features=f, outcome=outcome,
                     source=source)
