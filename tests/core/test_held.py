@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import pytest
 from django.db import connection, transaction
+from django.test.utils import CaptureQueriesContext
 
 from reachable.chronology.models import Event
 from reachable.core import clock
 from reachable.core.held import (
     held_flush,
     ids_reserve,
+    instance_build,
     row_create,
     row_written,
     rows_held,
@@ -146,3 +148,31 @@ def test_values_insert_stores_what_create_stores(db: None, borough: Borough) -> 
     with pytest.raises(ValueError, match="no such field"):
         values_insert(LinkDecision, [{**values, "source": "event:x:3", "wieght": 1.0}])
     assert not LinkDecision.objects.filter(source="event:x:3").exists()
+
+
+def test_instance_build_is_the_keyword_constructor_without_its_relation_checks(
+    db: None, borough: Borough,
+) -> None:
+    """The same field values as ``Model(**fields)``, the related objects cached (no query to
+    read them back), defaults for what is left out; a wrong object or an unknown field is
+    refused as the keyword constructor refuses it."""
+    person = _person()
+    event = Event.objects.create(**_event_fields(borough, person, "I-1"))
+    fields = {"rule_id": "golden-hour", "person": person, "event": event, "team": None,
+              "route": "mash", "severity": "red", "summary": "built", "raised_at": clock.now()}
+    built, keyword = instance_build(Alert, **fields), Alert(**fields)
+    assert ({f.attname: getattr(built, f.attname) for f in Alert._meta.concrete_fields}
+            == {f.attname: getattr(keyword, f.attname) for f in Alert._meta.concrete_fields})
+    assert built.person_id == person.pk and built.status == keyword.status  # a default
+    with CaptureQueriesContext(connection) as queries:
+        assert built.person is person and built.event is event and built.team is None
+    assert len(queries) == 0
+    by_id = instance_build(Alert, **{k: v for k, v in fields.items() if k != "person"},
+                           person_id=person.pk)
+    assert by_id.person_id == person.pk and by_id.person == person
+    with pytest.raises(TypeError, match=r"unexpected fields \['person_id'\]"):
+        instance_build(Alert, **fields, person_id=person.pk)  # given both ways
+    with pytest.raises(ValueError, match="must be a Person"):
+        instance_build(Alert, **{**fields, "person": event})
+    with pytest.raises(TypeError, match="unexpected fields"):
+        instance_build(Alert, **fields, severty="red")

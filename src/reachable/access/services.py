@@ -20,7 +20,7 @@ from reachable.access.policies import Activity, has_activity
 from reachable.audit.services import audit_append
 from reachable.core import clock
 from reachable.core.errors import NotFound, PermissionDenied, ValidationFailed
-from reachable.core.held import rows_insert
+from reachable.core.held import instance_build, rows_insert
 from reachable.organisations.models import Agency, Role, Team, User
 from reachable.people.models import Person
 
@@ -82,8 +82,9 @@ def relationship_grant(
                team.pk if team is not None else None, agency.pk if agency is not None else None,
                reason)
         if key not in pending:
-            pending[key] = AccessGrant(person=person, user=user, team=team, agency=agency,
-                                       reason=reason, source=source, started_at=clock.now())
+            pending[key] = instance_build(
+                AccessGrant, person=person, user=user, team=team, agency=agency, reason=reason,
+                source=source, started_at=clock.now())
         return pending[key]
     existing = AccessGrant.objects.filter(
         person=person, user=user, team=team, agency=agency, reason=reason, ended_at__isnull=True

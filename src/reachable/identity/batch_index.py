@@ -19,7 +19,13 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from reachable.core.held import ids_reserve, prepared_rows_write, rows_insert, values_insert
+from reachable.core.held import (
+    ids_reserve,
+    instance_build,
+    prepared_rows_write,
+    rows_insert,
+    values_insert,
+)
 from reachable.identity.blocking import keys_for
 from reachable.identity.features import FEATURE_COLUMNS, Record
 from reachable.identity.models import BlockingKey, LinkDecision, MatchProfile
@@ -146,8 +152,9 @@ class BatchIndex:
         self.profiles[unsaved] = {"id": unsaved, "person_id": person.pk, **values}
         for key in keys:
             self.key_profiles[key].append(unsaved)
-        self.new_profiles.append(
-            (MatchProfile(person=person, signature=sig, created_at=at, **values), keys))
+        profile = instance_build(MatchProfile, person=person, signature=sig, created_at=at,
+                                 **values)
+        self.new_profiles.append((profile, keys))
         return True
 
     def flush(self) -> None:

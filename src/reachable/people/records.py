@@ -24,7 +24,7 @@ from datetime import date, datetime
 from django.db import connection
 from django.db.models import Q
 
-from reachable.core.held import row_create, rows_insert, written_rows
+from reachable.core.held import instance_build, row_create, rows_insert, written_rows
 from reachable.people.models import Address, Identifier, Person, PersonName, Relationship
 from reachable.people.validators import name_key
 
@@ -155,8 +155,9 @@ def person_row_create(
         sex=sex or "U", created_at=at,
     )
     # A new person has no names yet: insert, without first looking for one.
-    name = PersonName(person=person, name_key=person.name_key, given_name=given_name,
-                      family_name=family_name, source_agency=source_agency)
+    name = instance_build(PersonName, person=person, name_key=person.name_key,
+                          given_name=given_name, family_name=family_name,
+                          source_agency=source_agency)
     batch = _batch.get()
     if batch is None:
         name.save(force_insert=True)
@@ -182,8 +183,9 @@ def name_row_add(*, person: Person, given_name: str, family_name: str, source_ag
     if key in names:
         return False
     names.add(key)
-    batch.new_names.append(PersonName(person=person, name_key=key, given_name=given_name,
-                                      family_name=family_name, source_agency=source_agency))
+    batch.new_names.append(instance_build(PersonName, person=person, name_key=key,
+                                          given_name=given_name, family_name=family_name,
+                                          source_agency=source_agency))
     return True
 
 
@@ -203,7 +205,7 @@ def identifier_row_add(*, person: Person, kind: str, value: str, issuer: str = "
     key = (kind, issuer, value)
     if identifiers_held([key]):
         return False
-    identifier = Identifier(person=person, kind=kind, value=value, issuer=issuer)
+    identifier = instance_build(Identifier, person=person, kind=kind, value=value, issuer=issuer)
     batch.identifiers[key] = identifier
     batch.new_identifiers.append(identifier)
     return True
@@ -229,8 +231,9 @@ def address_row_add(
     entry = (at, _AFTER_STORED + batch.written, postcode, line)
     if held is None or entry[:2] > held[:2]:
         batch.latest[person.pk] = entry
-    batch.new_addresses.append(Address(person=person, postcode=postcode, line=line,
-                                       recorded_at=at, source_agency=source_agency))
+    batch.new_addresses.append(instance_build(Address, person=person, postcode=postcode,
+                                              line=line, recorded_at=at,
+                                              source_agency=source_agency))
     return True
 
 
