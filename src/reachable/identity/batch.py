@@ -646,12 +646,13 @@ class BatchLinker:
                         source=f"batch:{self.source}:{row.number}")
 
 
-def _known_distinct_stored(a: int, b: int) -> bool:
-    if a < 0 or b < 0:  # people this chunk is creating have no review history
-        return False
-    from reachable.mpi.selectors import pair_known_distinct
+def _known_distinct_stored(best: int, rivals: list[int]) -> set[int]:
+    stored = [rival for rival in rivals if rival >= 0]
+    if best < 0 or not stored:  # people this chunk is creating have no review history
+        return set()
+    from reachable.mpi.selectors import known_distinct_among
 
-    return pair_known_distinct(a, b)
+    return known_distinct_among(best, stored)
 
 
 def link_file(path: Path | str, *, agency: str, engine: str = "duckdb",

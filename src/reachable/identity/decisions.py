@@ -170,7 +170,13 @@ def guard(scorer: Scorer, incoming: Record, candidate: Record,
 
 def decide(*, scorer: Scorer, incoming: Record, scored: list[Candidate],
            thresholds: Thresholds,
-           known_distinct: Callable[[int, int], bool] | None = None) -> Outcome:
+           known_distinct: Callable[[int, list[int]], set[int]] | None = None) -> Outcome:
+    """Auto-link, review or new person for ``incoming`` given its scored candidates.
+
+    ``known_distinct(best, rivals)`` names the rivals a reviewer has decided are not the best
+    candidate (``mpi.selectors.known_distinct_among``): if any is still in the running, a
+    person must choose between them.
+    """
     ranked = best_per_person(scored)
     if not ranked or ranked[0].weight < thresholds.review:
         return Outcome(Kind.NEW, ranked[0] if ranked else None, ranked=ranked)
@@ -179,8 +185,8 @@ def decide(*, scorer: Scorer, incoming: Record, scored: list[Candidate],
         return Outcome(Kind.REVIEW, best, ranked=ranked)
     rivals = [c for c in ranked[1:] if c.weight >= thresholds.review]
     reason = guard(scorer, incoming, best.profile, [c.profile for c in rivals])
-    if not reason and known_distinct is not None and any(
-            known_distinct(best.person_id, rival.person_id) for rival in rivals):
+    if not reason and known_distinct is not None and rivals and known_distinct(
+            best.person_id, [rival.person_id for rival in rivals]):
         reason = "known_distinct_rival"
     if reason:
         return Outcome(Kind.REVIEW, best, guard=reason, ranked=ranked)

@@ -130,10 +130,10 @@ def _match_identifier(held: dict[str, Identifier]) -> tuple[Person, str] | None:
     return None
 
 
-def _known_distinct(a: int, b: int) -> bool:
-    from reachable.mpi.selectors import pair_known_distinct  # the MPI sits below identity
+def _known_distinct(best: int, rivals: list[int]) -> set[int]:
+    from reachable.mpi.selectors import known_distinct_among  # the MPI sits below identity
 
-    return pair_known_distinct(a, b)
+    return known_distinct_among(best, rivals)
 
 
 def _match_model(scorer: Scorer, f: Record, index: BatchIndex | None) -> Outcome:

@@ -75,6 +75,38 @@ def pair_known_distinct(person_a_id: int, person_b_id: int) -> bool:
     return KnownDistinctPair.objects.filter(pairs).exists()
 
 
+def known_distinct_among(person_id: int, others: Iterable[int]) -> set[int]:
+    """Those of ``others`` someone has decided are not ``person_id``: ``pair_known_distinct``
+    for many pairs at once, in a few queries however many others there are.
+
+    The linkage engine asks this of its best candidate and every close rival; one question
+    per rival, each following merges both ways, made a crowded block (hundreds of children
+    sharing a surname and a birthday) cost seconds per record. Decisions are few: the pairs
+    touching the person's merged family are read once, and only the others' current persons
+    are compared with them.
+    """
+    me = current_person_id(person_id)
+    family = merged_family(me)
+    opposite = {high if low in family else low for low, high in
+                KnownDistinctPair.objects.filter(
+                    Q(person_low_id__in=family) | Q(person_high_id__in=family))
+                .values_list("person_low_id", "person_high_id")}
+    if not opposite:
+        return set()
+    # A pair within the family was decided before a merge made them one: not distinct now.
+    distinct = set(_current_ids(opposite).values()) - {me}
+    return {other for other, current in _current_ids(set(others)).items()
+            if current in distinct}
+
+
+def _current_ids(person_ids: set[int]) -> dict[int, int]:
+    """``current_person_id`` of each, in one query unless one of them was merged."""
+    merged_into = dict(Person.objects.filter(pk__in=person_ids)
+                       .values_list("pk", "merged_into"))
+    return {pk: pk if merged_into.get(pk) is None else current_person_id(pk)
+            for pk in person_ids}
+
+
 def survivor_visible_to(*, actor: User, person_id: int) -> Person | None:
     """For a merged record: the survivor, if ``actor`` may open it; else None.
 
