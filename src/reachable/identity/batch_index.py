@@ -26,6 +26,7 @@ from reachable.core.held import (
     rows_insert,
     values_insert,
 )
+from reachable.core.sql import plain_column, plain_select, rows_where_in
 from reachable.identity.blocking import keys_for
 from reachable.identity.features import FEATURE_COLUMNS, Record
 from reachable.identity.models import BlockingKey, LinkDecision, MatchProfile
@@ -87,8 +88,8 @@ class BatchIndex:
                 self.persons[person.pk] = person
             for pk in chunk:
                 self.signatures[pk] = set()
-            for pk, sig in MatchProfile.objects.filter(person_id__in=chunk).values_list(
-                    "person_id", "signature"):
+            for pk, sig in rows_where_in(plain_select(MatchProfile, "person", "signature"),
+                                         plain_column(MatchProfile, "person"), chunk):
                 self.signatures[pk].add(sig)
         records_prefetch(wanted)
 
@@ -99,15 +100,12 @@ class BatchIndex:
         for key in missing:
             self.key_profiles[key] = []
         ids: set[int] = set()
-        for start in range(0, len(missing), CHUNK):
-            for key, profile_id in BlockingKey.objects.filter(
-                    key__in=missing[start:start + CHUNK]).values_list("key", "profile_id"):
-                self.key_profiles[key].append(profile_id)
-                ids.add(profile_id)
-        unread = sorted(ids - self.profiles.keys())
-        for start in range(0, len(unread), CHUNK):
-            for row in live_profiles(unread[start:start + CHUNK]):
-                self.profiles[row["id"]] = row
+        for key, profile_id in rows_where_in(plain_select(BlockingKey, "key", "profile"),
+                                             plain_column(BlockingKey, "key"), missing):
+            self.key_profiles[key].append(profile_id)
+            ids.add(profile_id)
+        for row in live_profiles(sorted(ids - self.profiles.keys())):
+            self.profiles[row["id"]] = row
 
     def candidates(self, f: Record) -> list[dict[str, Any]]:
         """As ``profiles.candidates_for``: profiles sharing a blocking key with ``f``."""

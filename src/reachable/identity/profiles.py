@@ -12,8 +12,12 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterable
 from datetime import datetime
+from functools import cache
 from typing import Any
 
+from django.db import connection
+
+from reachable.core.sql import plain_column, plain_columns, rows_where_in
 from reachable.identity.blocking import keys_for
 from reachable.identity.features import FEATURE_COLUMNS, Record
 from reachable.identity.models import BlockingKey, MatchProfile
@@ -99,6 +103,17 @@ def live_profiles(ids: list[int]) -> list[dict[str, Any]]:
     a long list of ids, SQLite's planner answered that condition by walking every unmerged
     person (nearly everyone) through the ``merged_into`` index, so each batch's read grew with
     the index. Selecting the column keeps the join on the person's primary key."""
-    rows = MatchProfile.objects.filter(pk__in=ids).values(*PROFILE_FIELDS,
-                                                          "person__merged_into_id")
-    return [row for row in rows if row.pop("person__merged_into_id") is None]
+    return [dict(zip(PROFILE_FIELDS, row[:-1], strict=True))
+            for row in rows_where_in(_live_profiles_sql(), plain_column(MatchProfile, "id"), ids)
+            if row[-1] is None]
+
+
+@cache
+def _live_profiles_sql() -> str:
+    """The profile columns and the person's ``merged_into`` (``core.sql``), as the ORM would
+    read ``values(*PROFILE_FIELDS, "person__merged_into_id")``: every column is plain."""
+    quote = connection.ops.quote_name
+    return (f"SELECT {plain_columns(MatchProfile, *PROFILE_FIELDS)}, "  # noqa: S608  (metadata)
+            f"{plain_column(Person, 'merged_into')} "
+            f"FROM {quote(MatchProfile._meta.db_table)} JOIN {quote(Person._meta.db_table)} "
+            f"ON {plain_column(Person, 'id')} = {plain_column(MatchProfile, 'person')}")

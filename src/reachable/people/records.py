@@ -24,7 +24,8 @@ from datetime import date, datetime
 from django.db import connection
 from django.db.models import Q
 
-from reachable.core.held import instance_build, row_create, rows_insert, written_rows
+from reachable.core.held import instance_build, row_create, rows_insert
+from reachable.core.sql import plain_column, plain_select, rows_where_in
 from reachable.people.models import Address, Identifier, Person, PersonName, Relationship
 from reachable.people.validators import name_key
 
@@ -103,12 +104,14 @@ def records_prefetch(person_ids: Iterable[int]) -> None:
             batch.names[pk] = set()
             batch.latest[pk] = None
             batch.relationships[pk] = set()
-        for pk, key in PersonName.objects.filter(person_id__in=chunk).values_list(
-                "person_id", "name_key"):
+        for pk, key in rows_where_in(plain_select(PersonName, "person", "name_key"),
+                                     plain_column(PersonName, "person"), chunk):
             batch.names[pk].add(key)
-        # Only stored rows are read (``written_rows``): the batch's new ones are in the sets.
-        for pk, related_id, kind in written_rows(Relationship.objects.filter(
-                person_id__in=chunk)).values_list("person_id", "related_id", "kind"):
+        # Only stored rows are read (a plain read flushes nothing held): the batch's new ones
+        # are in the sets.
+        for pk, related_id, kind in rows_where_in(
+                plain_select(Relationship, "person", "related", "kind"),
+                plain_column(Relationship, "person"), chunk):
             batch.relationships[pk].add((related_id, kind))
         for pk, at, row_id, postcode, line in Address.objects.filter(
                 person_id__in=chunk).values_list("person_id", "recorded_at", "id", "postcode",

@@ -34,6 +34,7 @@ from django.utils.dateparse import parse_datetime
 from reachable.access.notifications import Message, notifications_send
 from reachable.audit.services import AuditBuffer, audit_buffered
 from reachable.core import clock
+from reachable.core.sql import column_in
 from reachable.organisations.models import Team, User
 from reachable.people.models import Person
 from reachable.rules.engine import breach_alert, team_for_route
@@ -76,15 +77,6 @@ def due_for_breach(moment: datetime) -> QuerySet[Clock]:
     return Clock.objects.filter(status=ClockStatus.OPEN, deadline__lte=moment)
 
 
-def _id_in(ids: Sequence[int]) -> tuple[str, list[Any]]:
-    """``id`` in ``ids`` as SQL and parameters: one array parameter on PostgreSQL (a statement
-    with thousands of placeholders costs the driver more to parse than the server to run),
-    a placeholder per id on SQLite."""
-    if connection.vendor == "postgresql":
-        return "id = ANY(%s)", [list(ids)]
-    return f"id IN ({', '.join(['%s'] * len(ids))})", list(ids)
-
-
 def _lock_due(ids: Sequence[int], condition: str, params: Sequence[Any]) -> list[int]:
     """Those of ``ids`` still due (``condition``), locked for this transaction; PostgreSQL
     skips rows another sweeper holds (``FOR UPDATE SKIP LOCKED``), so concurrent sweepers
@@ -98,7 +90,7 @@ def _lock_due(ids: Sequence[int], condition: str, params: Sequence[Any]) -> list
     if not ids or not connection.features.has_select_for_update_skip_locked:
         return list(ids)
     table = connection.ops.quote_name(Clock._meta.db_table)
-    where, id_params = _id_in(ids)
+    where, id_params = column_in("id", ids)
     sql = (f"SELECT id FROM {table} WHERE {where} AND {condition} "  # noqa: S608
            "ORDER BY id FOR UPDATE SKIP LOCKED")
     with connection.cursor() as cursor:
@@ -120,7 +112,7 @@ def _update_returning(ids: Sequence[int], assignments: str, set_params: Sequence
     if not ids:
         return []
     table = connection.ops.quote_name(Clock._meta.db_table)
-    where, id_params = _id_in(ids)
+    where, id_params = column_in("id", ids)
     # The fragments are constants of this module; every value is a query parameter.
     sql = (f"UPDATE {table} SET {assignments} WHERE {where} AND {condition} "  # noqa: S608
            f"RETURNING {returning}")
