@@ -9,9 +9,11 @@ from django.test.utils import CaptureQueriesContext
 from reachable.chronology.models import Event
 from reachable.core import clock
 from reachable.core.held import (
+    ChangeLost,
     held_flush,
     ids_reserve,
     instance_build,
+    row_change,
     row_create,
     row_written,
     rows_held,
@@ -20,7 +22,7 @@ from reachable.core.held import (
 )
 from reachable.identity.models import LinkDecision
 from reachable.people.models import Person
-from reachable.rules.models import Alert, Clock
+from reachable.rules.models import Alert, Clock, ClockStatus
 from tests.borough import Borough
 
 
@@ -176,3 +178,79 @@ def test_instance_build_is_the_keyword_constructor_without_its_relation_checks(
         instance_build(Alert, **{**fields, "person": event})
     with pytest.raises(TypeError, match="unexpected fields"):
         instance_build(Alert, **fields, severty="red")
+
+
+def _stored_clock(borough: Borough, record: str) -> Clock:
+    person = _person(record)
+    event = Event.objects.create(**_event_fields(borough, person, record))
+    now = clock.now()
+    return Clock.objects.create(rule_id="golden-hour", person=person, event=event,
+                                unit="clock_hours", amount=1, started_at=now, deadline=now,
+                                escalate_at=now)
+
+
+def _met(at: object) -> dict[str, object]:
+    return {"status": ClockStatus.MET, "met_at": at, "met_by": "mash.decided"}
+
+
+def test_a_change_outside_a_block_is_made_at_once_and_answers_truly(
+        db: None, borough: Borough) -> None:
+    clk = _stored_clock(borough, "C-1")
+    now = clock.now()
+    assert row_change(Clock, clk.pk, _met(now), where={"status": (ClockStatus.OPEN,)})
+    clk.refresh_from_db()
+    assert (clk.status, clk.met_at, clk.met_by) == (ClockStatus.MET, now, "mash.decided")
+    # No longer open: the condition holds it back, and the answer says so.
+    assert not row_change(Clock, clk.pk, {"status": ClockStatus.BREACHED},
+                          where={"status": (ClockStatus.OPEN,)})
+    clk.refresh_from_db()
+    assert clk.status == ClockStatus.MET
+
+
+def test_held_changes_wait_for_the_flush_and_go_in_one_statement(
+        db: None, borough: Borough) -> None:
+    clocks = [_stored_clock(borough, f"C-{n}") for n in range(3)]
+    now = clock.now()
+    with CaptureQueriesContext(connection) as queries, rows_held():
+        for clk in clocks:
+            assert row_change(Clock, clk.pk, _met(now), where={"status": (ClockStatus.OPEN,)})
+        with connection.cursor() as cursor:  # not yet written
+            cursor.execute("SELECT COUNT(*) FROM rules_clock WHERE status = 'met'")
+            assert cursor.fetchone()[0] == 0
+    # Django logs an executemany once, as "3 times: UPDATE ...".
+    updates = [q["sql"] for q in queries.captured_queries if "UPDATE" in q["sql"]]
+    assert len(updates) == 1 and updates[0].startswith("3 times: UPDATE"), updates
+    assert set(Clock.objects.values_list("status", "met_at")) == {(ClockStatus.MET, now)}
+
+
+def test_a_held_change_that_finds_its_row_changed_is_lost_loudly(
+        db: None, borough: Borough) -> None:
+    clk, other = _stored_clock(borough, "L-1"), _stored_clock(borough, "L-2")
+    with pytest.raises(ChangeLost, match="1 of 2 changes to rules_clock"), \
+            transaction.atomic(), rows_held():
+        for row in (clk, other):
+            row_change(Clock, row.pk, _met(clock.now()), where={"status": (ClockStatus.OPEN,)})
+        # Changed behind the batch's back after it decided (as another transaction would).
+        with connection.cursor() as cursor:
+            cursor.execute("UPDATE rules_clock SET status = 'breached' WHERE id = %s",
+                           [clk.pk])
+    assert Clock.objects.get(pk=clk.pk).status == ClockStatus.OPEN  # rolled back whole
+    # A change that need not happen (an alert someone acknowledged meanwhile) is not lost.
+    with rows_held():
+        row_change(Clock, clk.pk, {"status": ClockStatus.STOPPED},
+                   where={"status": (ClockStatus.MET,)}, must_change=False)
+    assert Clock.objects.get(pk=clk.pk).status == ClockStatus.OPEN
+
+
+def test_two_held_changes_to_one_row_are_made_in_order(db: None, borough: Borough) -> None:
+    clk = _stored_clock(borough, "O-1")
+    now = clock.now()
+    with rows_held():
+        assert row_change(Clock, clk.pk, {"status": ClockStatus.PAUSED, "paused_at": now},
+                          where={"status": (ClockStatus.OPEN,)})
+        assert row_change(Clock, clk.pk, {"status": ClockStatus.OPEN, "paused_at": None},
+                          where={"status": (ClockStatus.PAUSED,)})
+        assert row_change(Clock, clk.pk, _met(now),
+                          where={"status": (ClockStatus.OPEN, ClockStatus.PAUSED)})
+    clk.refresh_from_db()
+    assert (clk.status, clk.paused_at, clk.met_at) == (ClockStatus.MET, None, now)

@@ -11,6 +11,7 @@ from typing import Any, TypeVar
 
 import pytest
 from django.db import connection, connections, transaction
+from django.test.utils import CaptureQueriesContext
 
 from reachable.access.models import Notification
 from reachable.audit.models import AuditRecord
@@ -155,3 +156,46 @@ def test_concurrent_submissions_about_the_same_new_child_from_two_agencies(
     assert Event.objects.count() == 2
     assert Person.objects.count() == 1
     assert {s.result["person"] for s in submissions} == {Person.objects.get().ref}
+
+
+def test_a_batch_does_not_claim_a_clock_the_sweep_changed_after_reading_it(
+        borough_committed: Borough) -> None:
+    """A batch changes the clocks it meets at its end (``core.held.row_change``). If another
+    transaction changed one after the batch read it open (here it holds the row, then
+    breaches it), the held change finds nothing to change: the batch rolls back and is
+    replayed event by event, and the decision does not claim the clock."""
+    from reachable.intake.services import Submission, events_submit_batch
+    from tests.rules.test_catalogue_front_door import event, local, screened
+
+    b = borough_committed
+    start, decided = local("2025-04-17T15:00"), local("2025-04-22T10:59")
+    with clock.frozen_at(start + timedelta(minutes=1)):
+        events_submit_batch(actor=b.system_for("csc"), payloads=[screened("red", start)])
+    [clk] = Clock.objects.filter(rule_id="mash-rag", status=ClockStatus.OPEN)
+    holding = threading.Event()
+
+    def sweep_like() -> None:
+        try:
+            with transaction.atomic():
+                Clock.objects.select_for_update().get(pk=clk.pk)
+                holding.set()
+                threading.Event().wait(1.0)  # the batch reads the clock open meanwhile
+                Clock.objects.filter(pk=clk.pk).update(status=ClockStatus.BREACHED)
+        finally:
+            connections.close_all()
+
+    other = threading.Thread(target=sweep_like)
+    other.start()
+    assert holding.wait(timeout=10)
+    payload = event("mash.decided", {"outcome": "assessment"}, decided)
+    with clock.frozen_at(decided + timedelta(minutes=1)), \
+            CaptureQueriesContext(connection) as queries:
+        [outcome] = events_submit_batch(actor=b.system_for("csc"), payloads=[payload])
+    other.join(timeout=30)
+    assert isinstance(outcome, Submission)
+    assert outcome.result["clocks_met"] == []
+    clk.refresh_from_db()
+    assert clk.status == ClockStatus.BREACHED
+    assert Event.objects.filter(source_record=payload["source"]["record"]).count() == 1
+    # The fast pass was rolled back and the event replayed on its own.
+    assert any(q["sql"].startswith("ROLLBACK TO SAVEPOINT") for q in queries.captured_queries)

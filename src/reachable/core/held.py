@@ -12,6 +12,12 @@ asks. Foreign keys are checked at commit (Django declares them ``DEFERRABLE INIT
 DEFERRED`` on PostgreSQL and SQLite), so a held row may point at another held row, and rows
 written at once may point at held ones.
 
+Changes to rows already stored (a clock met, an alert settled by a later event) are held the
+same way: ``row_change`` queues a conditional UPDATE that names the row by its key, and the
+flush writes the queued ones in one ``executemany`` per statement shape. A change that must
+happen but finds its row no longer as expected (another transaction got there first) raises
+``ChangeLost`` at the flush, and intake replays the batch one event at a time.
+
 Reserved ids that are never used leave gaps, as a rolled-back insert does; nothing depends on
 ids being dense. A failed block discards what it held: the transaction it lived in rolls back.
 Queries that reach a held table only through a join from another model (``Person.objects
@@ -32,11 +38,28 @@ _M = TypeVar("_M", bound=models.Model)
 RESERVE_BLOCK = 128  # ids taken from a sequence per round trip
 
 
+@dataclass(frozen=True)
+class _Change:
+    """One conditional UPDATE of one stored row, held until the next flush."""
+
+    sql: str
+    params: list[Any]
+    row: tuple[str, Any]  # (table, primary key)
+    must_change: bool
+
+
 @dataclass
 class _Held:
     rows: dict[type[models.Model], list[models.Model]] = field(default_factory=dict)
     spare_ids: dict[type[models.Model], list[int]] = field(default_factory=dict)
+    changes: list[_Change] = field(default_factory=list)
     flushes: int = 0
+
+
+class ChangeLost(Exception):
+    """A held conditional change found its row no longer as expected when it was written:
+    another transaction changed the row first, so what the batch answered does not stand
+    (intake rolls the batch back and replays it one event at a time)."""
 
 
 _held: ContextVar[_Held | None] = ContextVar("held_rows", default=None)
@@ -133,17 +156,79 @@ def row_written(row: models.Model) -> bool:
 
 
 def held_flush() -> int:
-    """Insert every held row now (one INSERT per table); returns how many were written."""
+    """Insert every held row now (one INSERT per table), then make the held changes; returns
+    how many rows were inserted."""
     held = _held.get()
-    if held is None or not any(held.rows.values()):
+    if held is None or not (held.changes or any(held.rows.values())):
         return 0
-    pending, held.rows = held.rows, {}  # taken first: the inserts must not flush again
+    # Taken first: the writes must not flush again.
+    pending, held.rows = held.rows, {}
+    changes, held.changes = held.changes, []
     held.flushes += 1
     written = 0
     for model, rows in pending.items():
         rows_insert(model, rows)
         written += len(rows)
+    _changes_write(changes)
     return written
+
+
+def row_change(model: type[models.Model], pk: Any, values: dict[str, Any], *,
+               where: dict[str, tuple[Any, ...]], must_change: bool = True) -> bool:
+    """``UPDATE`` one stored row of ``model`` to ``values`` if its fields are still one of
+    ``where``'s values (a clock still open, an alert not yet acknowledged), so that a change
+    another transaction made first stands. Returns whether the row changed.
+
+    Inside ``rows_held`` the change waits for the next flush, with the batch's other changes
+    of the same shape in one ``executemany``, and ``True`` is answered at once; the flush
+    raises ``ChangeLost`` if a ``must_change`` row turns out no longer as expected. A batch
+    met a few hundred clocks per thousand events, a round trip and an ORM update apiece.
+    Values are prepared as ``QuerySet.update`` prepares them.
+    """
+    quote = connection.ops.quote_name
+    meta = model._meta
+    assignments, params = [], []
+    for name, value in values.items():
+        f = meta.get_field(name)
+        assert isinstance(f, models.Field)
+        assignments.append(f"{quote(f.column)} = %s")
+        params.append(f.get_db_prep_save(value, connection))
+    conditions = [f"{quote(meta.pk.column)} = %s"]
+    params.append(meta.pk.get_db_prep_save(pk, connection))
+    for name, allowed in where.items():
+        f = meta.get_field(name)
+        assert isinstance(f, models.Field)
+        conditions.append(f"{quote(f.column)} IN ({', '.join(['%s'] * len(allowed))})")
+        params.extend(f.get_db_prep_save(value, connection) for value in allowed)
+    sql = (f"UPDATE {quote(meta.db_table)} SET {', '.join(assignments)} "  # noqa: S608
+           f"WHERE {' AND '.join(conditions)}")  # (names from the model's metadata)
+    held = _held.get()
+    if held is None:
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
+            return bool(cursor.rowcount)
+    held.changes.append(_Change(sql, params, (meta.db_table, pk), must_change))
+    return True
+
+
+def _changes_write(changes: list[_Change]) -> None:
+    """The held changes, one ``executemany`` per statement shape. Changes to different rows
+    commute, so they are grouped; should one row have been changed twice, they are written
+    one by one in order. Each statement names one row by its key, so a group of changes
+    that must all apply has changed as many rows as it has changes."""
+    if len({change.row for change in changes}) == len(changes):
+        groups: dict[tuple[str, bool], list[_Change]] = {}
+        for change in changes:
+            groups.setdefault((change.sql, change.must_change), []).append(change)
+        runs = list(groups.values())
+    else:
+        runs = [[change] for change in changes]
+    with connection.cursor() as cursor:
+        for run in runs:
+            cursor.executemany(run[0].sql, [change.params for change in run])
+            if run[0].must_change and cursor.rowcount != len(run):
+                raise ChangeLost(f"{len(run) - cursor.rowcount} of {len(run)} changes to "
+                                 f"{run[0].row[0]} found their row already changed")
 
 
 def rows_insert(model: type[_M], rows: list[_M]) -> None:
@@ -297,35 +382,11 @@ def ids_reserve(model: type[models.Model], count: int) -> list[int]:
         return list(range(start + 1, start + count + 1))
 
 
-def written_rows(queryset: models.QuerySet[_M]) -> models.QuerySet[_M]:
-    """``queryset``, promised to touch only rows already in the database (named by the id of
-    a row read from it, say): it runs without flushing what is held."""
-    if isinstance(queryset, HeldRowsQuerySet):
-        return queryset.written()
-    return queryset
-
-
 class HeldRowsQuerySet(models.QuerySet[_M]):
     """The query set of a model whose rows may be held: every query flushes them first."""
 
-    _rows_written = False
-
-    def written(self) -> HeldRowsQuerySet[_M]:
-        """For a query that names only rows already in the database (by the id of a row read
-        from it): no flush is needed, so held rows stay held."""
-        clone = self.all()
-        assert isinstance(clone, HeldRowsQuerySet)
-        clone._rows_written = True
-        return clone
-
-    def _clone(self) -> HeldRowsQuerySet[_M]:
-        clone = super()._clone()  # type: ignore[misc]  # private, not in the stubs
-        clone._rows_written = self._rows_written
-        return clone
-
     def _flush(self) -> None:
-        if not self._rows_written:
-            held_flush()
+        held_flush()
 
     def _fetch_all(self) -> None:
         self._flush()

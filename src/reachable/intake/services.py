@@ -28,7 +28,7 @@ from reachable.chronology.models import Event, EventRelatedPerson
 from reachable.chronology.related import event_related_remember
 from reachable.core import clock
 from reachable.core.errors import DomainError, PermissionDenied, ValidationFailed
-from reachable.core.held import row_create, row_written, rows_held
+from reachable.core.held import ChangeLost, row_create, row_written, rows_held
 from reachable.identity.resolver import (
     resolutions_batched,
     resolutions_prefetch,
@@ -151,9 +151,10 @@ def events_submit_batch(*, actor: User | None, payloads: Iterable[Any]
                     return _batch_fast(actor=actor, items=items, session=session)
                 finally:
                     _session.reset(token)
-        except (_WriteFailed, IntegrityError):
+        except (_WriteFailed, IntegrityError, ChangeLost):
             # IntegrityError: a row held back until the end of the pass met a unique
-            # constraint that another transaction won in the meantime.
+            # constraint that another transaction won in the meantime. ChangeLost: a clock
+            # this pass met had been changed by another transaction (the sweep) meanwhile.
             return [_outcome(index, partial(event_submit, actor=actor, payload=payload))
                     for index, payload in enumerate(items)]
 

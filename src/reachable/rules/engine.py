@@ -23,7 +23,7 @@ from reachable.access.services import relationship_grant
 from reachable.childstate.state import state_apply
 from reachable.chronology.models import Event
 from reachable.core import clock
-from reachable.core.held import row_create, row_written, written_rows
+from reachable.core.held import row_change, row_create, row_written
 from reachable.organisations.models import Team, TeamKind, User
 from reachable.people.models import Person
 from reachable.rules.allocations import allocated_worker, case_team
@@ -223,7 +223,9 @@ def _settle_alert(clk: Clock, event: Event) -> None:
             for name, value in values.items():
                 setattr(alert, name, value)
         return
-    written_rows(Alert.objects.filter(pk=alert_id, status=AlertStatus.OPEN)).update(**values)
+    # Left as it is if someone acknowledged it meanwhile: not a change this event must make.
+    row_change(Alert, alert_id, values, where={"status": (AlertStatus.OPEN,)},
+               must_change=False)
 
 
 def _clock_change(clk: Clock, expected: tuple[ClockStatus, ...], values: dict[str, object]
@@ -231,13 +233,14 @@ def _clock_change(clk: Clock, expected: tuple[ClockStatus, ...], values: dict[st
     """Change a clock that is in one of the ``expected`` states; False if it no longer is.
 
     A clock started in this batch and still held (``core.held``) is changed in memory and
-    inserted as it now is. Any other is changed by a conditional UPDATE of its row, so a clock
-    another transaction changed meanwhile is left as that transaction left it; it names one
-    written row, so nothing held needs flushing first.
+    inserted as it now is. Any other is changed by a conditional UPDATE of its row
+    (``core.held.row_change``), so a clock another transaction changed meanwhile is left as
+    that transaction left it. In a batch that UPDATE is held and written with the batch's
+    others; should it then find the clock already changed, the batch is replayed event by
+    event, where this answer comes from the UPDATE itself.
     """
     if row_written(clk):
-        if not written_rows(Clock.objects.filter(pk=clk.pk, status__in=expected)
-                            ).update(**values):
+        if not row_change(Clock, clk.pk, values, where={"status": expected}):
             return False
     elif clk.status not in expected:
         return False
