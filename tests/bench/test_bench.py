@@ -11,7 +11,7 @@ from django.core.management import call_command
 from django.db import connection
 
 from reachable.audit.models import AuditRecord
-from reachable.bench.synthetic import EventStream
+from reachable.bench.synthetic import EventStream, home_of
 from reachable.chronology.models import Event
 from reachable.core import clock
 from reachable.people.models import Person
@@ -57,3 +57,15 @@ def test_event_stream_is_deterministic_and_repeats_people() -> None:
     assert {"custody.booked", "ed.attended", "contact.received",
             "relationship.recorded"} <= kinds
     assert any(t.startswith("school.") for t in kinds)
+
+
+def test_a_house_number_and_street_name_one_home_in_its_district() -> None:
+    """As in a real borough, so that the address blocking key holds a household, not a
+    growing share of the stream; siblings (two people a home) share theirs."""
+    homes: dict[tuple[str, str], int] = {}
+    for key in range(0, 60_000):
+        postcode, line = home_of(key)
+        district = postcode.split()[0]
+        assert homes.setdefault((district, line), key // 2) == key // 2, (district, line)
+    assert home_of(0) == home_of(1)
+    assert len(homes) == 30_000

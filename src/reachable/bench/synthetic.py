@@ -10,6 +10,7 @@ stays flat however many events are generated.
 
 from __future__ import annotations
 
+import math
 import random
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -66,14 +67,26 @@ HOMES_PER_POSTCODE = 12
 
 def home_of(key: int) -> tuple[str, str]:
     """(postcode, address line) of person ``key``'s home: two people a home, twelve homes a
-    postcode, the postcode's homes numbered along one street."""
+    postcode, the postcode's homes numbered along one street.
+
+    A number and street name one home in its district, as in a real borough: the postcodes
+    that share a district and a street continue its numbering. (Numbering every home by its
+    place in the whole stream, modulo 97, gave some thirty homes in each district the same
+    "5 Bench Street", so a blocking key on the address and district, meant to hold a
+    household, held more people the longer the stream ran.)"""
     home = key // 2
     area = home // HOMES_PER_POSTCODE
     letters = _INWARD_LETTERS
     district, rest = _DISTRICTS[area % len(_DISTRICTS)], area // len(_DISTRICTS)
     inward = f"{rest % 10}{letters[rest // 10 % 20]}{letters[rest // 200 % 20]}"
     street = _STREETS[area % len(_STREETS)]
-    return f"{district} {inward}", f"{home % 97 + 1} {street}"
+    # (district, street) comes round again every _ROUND areas: that street's next stretch.
+    stretch = area // _ROUND
+    number = stretch * HOMES_PER_POSTCODE + home % HOMES_PER_POSTCODE + 1
+    return f"{district} {inward}", f"{number} {street}"
+
+
+_ROUND = math.lcm(len(_DISTRICTS), len(_STREETS))
 
 
 @dataclass(frozen=True)
