@@ -1,4 +1,4 @@
-"""Table statistics refreshed by autovacuum's rule during long imports (``core.statistics``)."""
+"""Table statistics refreshed during long imports (``core.statistics``)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import pytest
 from django.db import connection
 
 from reachable.core import clock
-from reachable.core.statistics import statistics_refresh
+from reachable.core.statistics import MIN_CHANGED, SAMPLE_TARGET, statistics_refresh
 from reachable.people.models import Person
 
 
@@ -35,15 +35,15 @@ def test_tables_grown_past_the_threshold_are_analysed_once(transactional_db: Non
         assert statistics_refresh() == []  # SQLite plans by its indexes without statistics
         return
     statistics_refresh()  # whatever setting up the database left due
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT current_setting('autovacuum_analyze_threshold')::int")
-        threshold = cursor.fetchone()[0]
     now = clock.now()
     Person.objects.bulk_create(
         Person(given_name=f"Stat{n}", family_name="Grown", name_key=f"stat{n} grown",
-               created_at=now) for n in range(threshold + 20))
+               created_at=now) for n in range(MIN_CHANGED + 20))
     assert "people_person" in _due_within(10)
     assert _last_analysed("people_person") is not None
+    with connection.cursor() as cursor:  # the sample size was for those analyses only
+        cursor.execute("SHOW default_statistics_target")
+        assert cursor.fetchone()[0] != str(SAMPLE_TARGET)
     # Analysed, so no longer due until it changes again.
     assert "people_person" not in statistics_refresh()
 
@@ -54,14 +54,17 @@ def test_a_small_change_to_an_analysed_table_is_left_alone(transactional_db: Non
     now = clock.now()
     Person.objects.bulk_create(
         Person(given_name=f"Big{n}", family_name="Table", name_key=f"big{n} table",
-               created_at=now) for n in range(2000))
+               created_at=now) for n in range(4 * MIN_CHANGED))
     assert "people_person" in _due_within(10)  # counted, then analysed
-    Person.objects.create(given_name="One", family_name="More", name_key="one more",
-                          created_at=now)
+    # More than autovacuum's rule would wait for (a tenth), less than this one's (a half).
+    Person.objects.bulk_create(
+        Person(given_name=f"More{n}", family_name="Table", name_key=f"more{n} table",
+               created_at=now) for n in range(MIN_CHANGED + 1))
     deadline = time.monotonic() + 10
-    while _modified_since_analysis("people_person") < 1 and time.monotonic() < deadline:
+    while (_modified_since_analysis("people_person") < MIN_CHANGED + 1
+           and time.monotonic() < deadline):
         time.sleep(0.2)
-    assert _modified_since_analysis("people_person") == 1  # the server has counted it
+    assert _modified_since_analysis("people_person") == MIN_CHANGED + 1  # counted
     assert "people_person" not in statistics_refresh()
 
 
