@@ -53,7 +53,6 @@ class _Held:
     rows: dict[type[models.Model], list[models.Model]] = field(default_factory=dict)
     spare_ids: dict[type[models.Model], list[int]] = field(default_factory=dict)
     changes: list[_Change] = field(default_factory=list)
-    flushes: int = 0
 
 
 class ChangeLost(Exception):
@@ -164,7 +163,6 @@ def held_flush() -> int:
     # Taken first: the writes must not flush again.
     pending, held.rows = held.rows, {}
     changes, held.changes = held.changes, []
-    held.flushes += 1
     written = 0
     for model, rows in pending.items():
         rows_insert(model, rows)
