@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import zoneinfo
+from datetime import date, datetime
+
 import pytest
 from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
@@ -116,6 +119,37 @@ def test_rows_insert_stores_what_bulk_create_stores(db: None, borough: Borough) 
     assert stored["B-2"] == stored["B-1"] == stored["B-3"]
     assert Event.objects.get(source_record="B-2").pk == with_id.pk
     assert Event.objects.get(source_record="B-2").data == same["data"]
+
+
+def test_dates_zoned_and_naive_datetimes_and_json_scalars_store_as_bulk_create_does(
+        db: None, borough: Borough) -> None:
+    """The values ``rows_insert`` hands straight to the backend's adapter (plain dates, aware
+    datetimes in any zone, JSON that is a bare string or number) and the ones it still sends
+    through the field (a naive datetime, which Django warns about and makes aware) are stored
+    as ``bulk_create`` stores them."""
+    london = zoneinfo.ZoneInfo("Europe/London")
+    summer = datetime(2026, 7, 1, 9, 30, tzinfo=london)  # BST: 08:30 UTC
+    naive = datetime(2026, 8, 5, 14, 0)  # read as London time: 13:00 UTC
+    person = _person()
+    given = {"occurred_at": summer, "subject": "a bare string", "data": 7, "related": [1.5, True]}
+    with pytest.warns(RuntimeWarning, match="naive datetime"):
+        Event.objects.bulk_create([Event(**{**_event_fields(borough, person, "Z-1"), **given,
+                                            "recorded_at": naive})])
+    with pytest.warns(RuntimeWarning, match="naive datetime"):
+        rows_insert(Event, [Event(**{**_event_fields(borough, person, "Z-2"), **given,
+                                     "recorded_at": naive})])
+    fields = ("occurred_at", "recorded_at", "subject", "data", "related")
+    stored = {e.source_record: tuple(getattr(e, f) for f in fields)
+              for e in Event.objects.filter(source_record__startswith="Z-")}
+    assert stored["Z-2"] == stored["Z-1"]
+    assert stored["Z-2"][0] == summer and stored["Z-2"][2:] == ("a bare string", 7, [1.5, True])
+    born = date(2015, 2, 28)
+    Person.objects.bulk_create([Person(given_name="Bulk", family_name="Born", name_key="bb",
+                                       date_of_birth=born, created_at=summer)])
+    rows_insert(Person, [Person(given_name="Held", family_name="Born", name_key="hb",
+                                date_of_birth=born, created_at=summer)])
+    assert set(Person.objects.filter(family_name="Born")
+               .values_list("date_of_birth", "created_at")) == {(born, summer)}
 
 
 def test_rows_insert_refuses_rows_with_and_without_ids(db: None, borough: Borough) -> None:
