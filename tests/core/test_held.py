@@ -11,10 +11,13 @@ from django.test.utils import CaptureQueriesContext
 
 from reachable.chronology.models import Event
 from reachable.core import clock
+from reachable.core import held as held_module
 from reachable.core.held import (
+    MIN_RESERVE,
     ChangeLost,
     held_flush,
     ids_reserve,
+    ids_reserve_many,
     instance_build,
     row_change,
     row_create,
@@ -49,6 +52,43 @@ def test_reserved_ids_are_never_handed_out_again(db: None, borough: Borough) -> 
     after = Event.objects.create(**_event_fields(borough, person, "R-2"))
     assert after.pk not in reserved and after.pk > max(reserved)
     assert set(ids_reserve(Event, 3)).isdisjoint([*reserved, after.pk])
+
+
+def test_ids_for_several_tables_are_reserved_together(db: None, borough: Borough) -> None:
+    person = _person()
+    reserved = ids_reserve_many({Event: 4, Alert: 3, Clock: 0})
+    assert [len(reserved[Event]), len(reserved[Alert]), len(reserved[Clock])] == [4, 3, 0]
+    assert all(ids == sorted(set(ids)) for ids in reserved.values())
+    after = Event.objects.create(**_event_fields(borough, person, "R-3"))
+    assert after.pk > max(reserved[Event])
+
+
+def test_a_block_reserves_ids_for_every_model_held_before_in_one_go(
+        db: None, borough: Borough, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A batch makes rows of several models; the block's first row reserves ids for all the
+    models recent blocks used (one statement on PostgreSQL), and more only on running out."""
+    monkeypatch.setattr(held_module, "_recent_use", {})  # no blocks before this test's
+    person = _person()
+
+    def block(record: str, alerts: int) -> int:
+        with CaptureQueriesContext(connection) as queries, rows_held():
+            event = row_create(Event, **_event_fields(borough, person, record))
+            for n in range(alerts):
+                row_create(Alert, rule_id="golden-hour", person=person, event=event,
+                           route="mash", key=str(n), severity="red", summary="held",
+                           raised_at=clock.now())
+        return sum("nextval" in q["sql"] or "sqlite_sequence" in q["sql"]
+                   for q in queries.captured_queries)
+
+    block("B-0", alerts=1)  # whatever came before, the models are now known
+    if connection.vendor != "postgresql":  # SQLite reserves table by table, in process
+        return
+    assert block("B-1", alerts=2) == 1
+    # Recent blocks used at most two alerts, so this one reserves the least for alerts; more
+    # than that runs out and reserves again, once.
+    assert block("B-2", alerts=MIN_RESERVE + 1) == 2
+    assert Alert.objects.filter(event__source_record="B-2").count() == MIN_RESERVE + 1
+    assert Event.objects.filter(source_record__startswith="B-").count() == 3
 
 
 def test_held_rows_wait_until_the_block_ends(db: None, borough: Borough) -> None:
