@@ -2,15 +2,28 @@
 
 from __future__ import annotations
 
+import zoneinfo
+from datetime import datetime
+
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
+from reachable.childstate.models import ChildFlag, Flag
 from reachable.chronology.models import Event
 from reachable.core import clock
-from reachable.core.sql import SQLITE_CHUNK, plain_column, plain_select, rows_where_in
+from reachable.core.held import row_create, rows_held
+from reachable.core.sql import (
+    SQLITE_CHUNK,
+    instances_where_in,
+    plain_column,
+    plain_select,
+    rows_where_in,
+)
 from reachable.identity.models import BlockingKey, MatchProfile
 from reachable.people.models import Person, PersonName
+from reachable.rules.models import Clock, ClockStatus
+from tests.borough import Borough
 
 
 def _people(count: int) -> list[Person]:
@@ -48,6 +61,53 @@ def test_postgresql_reads_by_one_array_parameter_and_sqlite_by_chunks(db: None) 
         assert '"id" = ANY(' in queries.captured_queries[0]["sql"]
     else:
         assert len(queries.captured_queries) == 2
+
+
+def _event(borough: Borough, person: Person, record: str) -> Event:
+    now = clock.now()
+    return Event.objects.create(person=person, type="custody.booked", occurred_at=now,
+                                recorded_at=now, source_agency=borough.agencies["met-police"],
+                                source_record=record, subject={}, data={}, payload_hash="0" * 64)
+
+
+def _columns(rows: list[ChildFlag] | list[Clock]) -> list[tuple[object, ...]]:
+    return sorted(tuple(getattr(row, f.attname) for f in row._meta.concrete_fields)
+                  for row in rows)
+
+
+def test_instances_are_those_the_orm_would_build(db: None, borough: Borough) -> None:
+    """Dates in two zones, JSON, a null and a condition on it: every field of every instance
+    equals what the query set gives, and the instances are stored rows like its own."""
+    people = _people(3)
+    event = _event(borough, people[0], "S-1")
+    summer = datetime(2026, 7, 1, 9, 30, tzinfo=zoneinfo.ZoneInfo("Europe/London"))
+    for n, person in enumerate(people):
+        for kind, cleared in ((Flag.CP_PLAN, None), (Flag.CIN_PLAN, summer)):
+            ChildFlag.objects.create(person=person, flag=kind, key=str(n), set_by=event,
+                                     set_at=summer, cleared_at=cleared, cleared_by=None,
+                                     value={"level": n, "note": "Zo\u00eb", "list": [1, None]})
+    wanted = [people[0].pk, people[2].pk, 10**9]
+    expected = list(ChildFlag.objects.filter(person_id__in=wanted, cleared_at__isnull=True))
+    found = instances_where_in(ChildFlag, "person", wanted, where={"cleared_at": None})
+    assert len(found) == 2 and _columns(found) == _columns(expected)
+    assert all(not row._state.adding and row._state.db == "default" for row in found)
+    assert found[0].value["list"] == [1, None] and found[0].set_at == summer
+    both = instances_where_in(ChildFlag, "person", wanted,
+                              where={"flag": [Flag.CP_PLAN, Flag.CIN_PLAN]})
+    assert len(both) == 4
+
+
+def test_instances_of_a_held_model_include_the_rows_held(db: None, borough: Borough) -> None:
+    [person] = _people(1)
+    event = _event(borough, person, "S-2")
+    now = clock.now()
+    with rows_held():
+        held = row_create(Clock, rule_id="golden-hour", person=person, event=event,
+                          unit="clock_hours", amount=1, started_at=now, deadline=now,
+                          escalate_at=now)
+        [found] = instances_where_in(Clock, "person", [person.pk],
+                                     where={"status": [ClockStatus.OPEN]})
+    assert found.pk == held.pk and found.deadline == now
 
 
 def test_no_values_asks_nothing(db: None) -> None:

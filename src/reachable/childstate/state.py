@@ -20,6 +20,7 @@ from reachable.chronology.models import Event
 from reachable.chronology.related import event_related
 from reachable.core.held import row_create
 from reachable.core.person_rows import PersonRows
+from reachable.core.sql import instances_where_in
 from reachable.people.models import Person
 
 EXPLOITATION_LEVELS = ("none", "emerging", "moderate", "significant")
@@ -39,7 +40,8 @@ def _related(event: Event, *roles: str) -> list[Person]:
 _flags: PersonRows[ChildFlag] = PersonRows(
     "live_flags",
     # in the model's order: set_at, id
-    lambda ids: ChildFlag.objects.filter(person_id__in=ids, cleared_at__isnull=True),
+    lambda ids: sorted(instances_where_in(ChildFlag, "person", ids, where={"cleared_at": None}),
+                       key=lambda row: (row.set_at, row.pk)),
     lambda row: row.person_id)
 
 # Within ``flags_batched`` (one transaction of many events), each person's live flags are
