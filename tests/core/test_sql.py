@@ -19,6 +19,7 @@ from reachable.core.sql import (
     plain_column,
     plain_select,
     rows_where_in,
+    values_where_in,
 )
 from reachable.identity.models import BlockingKey, MatchProfile
 from reachable.people.models import Person, PersonName
@@ -95,6 +96,18 @@ def test_instances_are_those_the_orm_would_build(db: None, borough: Borough) -> 
     both = instances_where_in(ChildFlag, "person", wanted,
                               where={"flag": [Flag.CP_PLAN, Flag.CIN_PLAN]})
     assert len(both) == 4
+
+
+def test_values_are_those_values_list_would_give(db: None, borough: Borough) -> None:
+    people = _people(2)
+    event = _event(borough, people[1], "S-3")
+    wanted = [p.pk for p in people]
+    fields = ("person", "type", "occurred_at", "data", "source_agency")
+    assert values_where_in(Event, fields, "person", wanted) == list(
+        Event.objects.filter(person_id__in=wanted).values_list(*fields))
+    assert values_where_in(Event, ("occurred_at",), "person", wanted,
+                           where={"type": ["custody.booked"]}) == [(event.occurred_at,)]
+    assert values_where_in(Event, ("id",), "person", wanted, where={"type": ["other"]}) == []
 
 
 def test_instances_of_a_held_model_include_the_rows_held(db: None, borough: Borough) -> None:

@@ -88,7 +88,8 @@ _Converter = Callable[[Any, Any, Any], Any]
 
 
 def instances_where_in(model: type[_M], name: str, values: Sequence[Any], *,
-                       where: Mapping[str, Sequence[Any] | None] | None = None) -> list[_M]:
+                       where: Mapping[str, Sequence[Any] | None] | None = None,
+                       flush: bool = True) -> list[_M]:
     """The instances of ``model`` whose field ``name`` is one of ``values``, as
     ``model.objects.filter(name__in=values, ...)`` would give them (in no set order).
 
@@ -96,14 +97,42 @@ def instances_where_in(model: type[_M], name: str, values: Sequence[Any], *,
     ``IS NULL``. Every concrete field is read and passed through the converters Django's
     compiler would apply (the backend's, then the field's own), and instances are made by
     ``from_db``, as a query set makes them; held rows of the model are flushed first, as its
-    query set would. The statement is written from the model's metadata, never from input.
+    query set would, unless ``flush`` is false (the caller names stored rows only, such as
+    the people stored identifiers belong to). The statement is written from the model's
+    metadata, never from input.
     """
+    fields = list(model._meta.concrete_fields)
+    names = [f.attname for f in fields]
+    alias = connections[DEFAULT_DB_ALIAS].alias
+    return [model.from_db(alias, names, row)
+            for row in _converted_rows(model, fields, name, values, where, flush=flush)]
+
+
+def values_where_in(model: type[models.Model], fields: Sequence[str], name: str,
+                    values: Sequence[Any], *,
+                    where: Mapping[str, Sequence[Any] | None] | None = None
+                    ) -> list[tuple[Any, ...]]:
+    """``instances_where_in`` as tuples of the named fields (a foreign key gives its id), as
+    ``values_list(*fields)`` would give them: converted, any field."""
+    meta = model._meta
+    chosen = []
+    for field_name in fields:
+        f = meta.get_field(field_name)
+        assert isinstance(f, models.Field)
+        chosen.append(f)
+    return [tuple(row) for row in _converted_rows(model, chosen, name, values, where,
+                                                  flush=True)]
+
+
+def _converted_rows(model: type[models.Model], fields: Sequence[models.Field[Any, Any]],
+                    name: str, values: Sequence[Any],
+                    where: Mapping[str, Sequence[Any] | None] | None, *, flush: bool
+                    ) -> Iterator[list[Any]]:
     conn = connections[DEFAULT_DB_ALIAS]
-    if isinstance(model._default_manager.all(), HeldRowsQuerySet):
+    if flush and isinstance(model._default_manager.all(), HeldRowsQuerySet):
         held_flush()
     meta = model._meta
     quote = conn.ops.quote_name
-    fields = meta.concrete_fields
     table = quote(meta.db_table)
     select = (f"SELECT {', '.join(f'{table}.{quote(f.column)}' for f in fields)} "  # noqa: S608
               f"FROM {table}")
@@ -124,8 +153,6 @@ def instances_where_in(model: type[_M], name: str, values: Sequence[Any], *,
         found = conn.ops.get_db_converters(col) + col.get_db_converters(conn)
         if found:
             converters.append((index, found, col))
-    names = [f.attname for f in fields]
-    rows = []
     for raw in rows_where_in(select, plain_column(model, name), values,
                              also=" AND ".join(conditions), also_params=params):
         row = list(raw)
@@ -134,5 +161,4 @@ def instances_where_in(model: type[_M], name: str, values: Sequence[Any], *,
             for convert in found:
                 value = convert(value, col, conn)
             row[index] = value
-        rows.append(model.from_db(conn.alias, names, row))
-    return rows
+        yield row

@@ -26,7 +26,7 @@ from reachable.core.held import (
     rows_insert,
     values_insert,
 )
-from reachable.core.sql import plain_column, plain_select, rows_where_in
+from reachable.core.sql import instances_where_in, plain_column, plain_select, rows_where_in
 from reachable.identity.blocking import keys_for
 from reachable.identity.features import FEATURE_COLUMNS, Record
 from reachable.identity.models import BlockingKey, LinkDecision, MatchProfile
@@ -84,7 +84,7 @@ class BatchIndex:
         for start in range(0, len(wanted), CHUNK):
             chunk = wanted[start:start + CHUNK]
             missing = [pk for pk in chunk if pk not in self.persons]
-            for person in Person.objects.filter(pk__in=missing):
+            for person in instances_where_in(Person, "id", missing):
                 self.persons[person.pk] = person
             for pk in chunk:
                 self.signatures[pk] = set()

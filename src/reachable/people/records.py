@@ -22,10 +22,16 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 
 from django.db import connection
-from django.db.models import Q
+from django.db.models import ForeignKey
 
 from reachable.core.held import instance_build, row_create, rows_insert
-from reachable.core.sql import plain_column, plain_select, rows_where_in
+from reachable.core.sql import (
+    instances_where_in,
+    plain_column,
+    plain_select,
+    rows_where_in,
+    values_where_in,
+)
 from reachable.people.models import Address, Identifier, Person, PersonName, Relationship
 from reachable.people.validators import name_key
 
@@ -113,9 +119,8 @@ def records_prefetch(person_ids: Iterable[int]) -> None:
                 plain_select(Relationship, "person", "related", "kind"),
                 plain_column(Relationship, "person"), chunk):
             batch.relationships[pk].add((related_id, kind))
-        for pk, at, row_id, postcode, line in Address.objects.filter(
-                person_id__in=chunk).values_list("person_id", "recorded_at", "id", "postcode",
-                                                 "line"):
+        for pk, at, row_id, postcode, line in values_where_in(
+                Address, ("person", "recorded_at", "id", "postcode", "line"), "person", chunk):
             held = batch.latest[pk]
             if held is None or (at, row_id) > held[:2]:
                 batch.latest[pk] = (at, row_id, postcode, line)
@@ -132,14 +137,20 @@ def identifiers_held(keys: Iterable[IdentifierKey]) -> dict[IdentifierKey, Ident
     unknown = sorted(wanted if batch is None else
                      {k for k in wanted if k not in batch.identifiers})
     found: dict[IdentifierKey, Identifier] = {}
+    person_field = Identifier._meta.get_field("person")
+    assert isinstance(person_field, ForeignKey)
     for start in range(0, len(unknown), 1000):
-        by_kind: dict[tuple[str, str], list[str]] = {}
-        for kind, issuer, value in unknown[start:start + 1000]:
-            by_kind.setdefault((kind, issuer), []).append(value)
-        condition = Q()
-        for (kind, issuer), values in by_kind.items():
-            condition |= Q(kind=kind, issuer=issuer, value__in=values)
-        for row in Identifier.objects.filter(condition).select_related("person"):
+        chunk = set(unknown[start:start + 1000])
+        # By value among the kinds asked (the (kind, value) index), then the exact keys.
+        rows = [row for row in instances_where_in(
+                    Identifier, "value", sorted({value for _, _, value in chunk}),
+                    where={"kind": sorted({kind for kind, _, _ in chunk})})
+                if (row.kind, row.issuer, row.value) in chunk]
+        # Stored identifiers name stored people: nothing held needs flushing to read them.
+        people = {person.pk: person for person in instances_where_in(
+            Person, "id", [row.person_id for row in rows], flush=False)}
+        for row in rows:
+            person_field.set_cached_value(row, people[row.person_id])
             found[(row.kind, row.issuer, row.value)] = row
     if batch is None:
         return found
