@@ -18,6 +18,7 @@ from reachable.core.sql import (
     instances_where_in,
     plain_column,
     plain_select,
+    rows_probed,
     rows_where_in,
     values_where_in,
 )
@@ -121,6 +122,21 @@ def test_instances_of_a_held_model_include_the_rows_held(db: None, borough: Boro
         [found] = instances_where_in(Clock, "person", [person.pk],
                                      where={"status": [ClockStatus.OPEN]})
     assert found.pk == held.pk and found.deadline == now
+
+
+def test_probed_rows_are_the_rows_where_in(db: None) -> None:
+    """One index probe per value on PostgreSQL, the same rows (each once) as the ``IN``."""
+    people = _people(30)
+    keys = [f"{p.name_key} {variant}" for p in people[::3] for variant in ("a", "b")]
+    wanted = [*keys, keys[0], "nobody at all"]
+    with CaptureQueriesContext(connection) as queries:
+        found = sorted(rows_probed(PersonName, ("name_key", "person"), "name_key", wanted))
+    assert found == sorted(rows_where_in(plain_select(PersonName, "name_key", "person"),
+                                         plain_column(PersonName, "name_key"), wanted))
+    assert len(found) == len(keys) and len(queries.captured_queries) == 1
+    if connection.vendor == "postgresql":
+        assert "LATERAL" in queries.captured_queries[0]["sql"]
+    assert list(rows_probed(PersonName, ("name_key",), "name_key", [])) == []
 
 
 def test_no_values_asks_nothing(db: None) -> None:

@@ -84,6 +84,37 @@ def rows_where_in(select: str, column: str, values: Sequence[Any], *, also: str 
             yield from cursor.fetchall()
 
 
+def rows_probed(model: type[models.Model], names: Sequence[str], name: str,
+                values: Sequence[Any]) -> Iterator[tuple[Any, ...]]:
+    """``rows_where_in(plain_select(model, *names), plain_column(model, name), values)``,
+    answered on PostgreSQL by one index probe per value, whatever the planner thinks.
+
+    For the blocking keys of a batch (a thousand or two, each naming a few profiles out of
+    hundreds of thousands): given them as ``= ANY``, PostgreSQL estimated each value against
+    the column's statistics (4 ms of planning for 2,000 keys) and then, its page costs set
+    for disks, chose to read the whole table, which grows with every batch (12 ms at 170,000
+    keys, against 3 ms probing the index). Here each value is looked up in a ``LATERAL``
+    subquery that ``OFFSET 0`` keeps the planner from flattening into a join.
+    """
+    values = list(dict.fromkeys(values))
+    if connection.vendor != "postgresql":
+        yield from rows_where_in(plain_select(model, *names), plain_column(model, name), values)
+        return
+    if not values:
+        return
+    field = model._meta.get_field(name)
+    assert isinstance(field, models.Field)
+    quote = connection.ops.quote_name
+    columns = ", ".join(plain_column(model, n) for n in names)
+    # Names and types from the model's metadata: nothing here comes from input.
+    sql = (f"SELECT probed.* FROM unnest(%s::{field.db_type(connection)}[]) AS probe(value) "  # noqa: S608
+           f"CROSS JOIN LATERAL (SELECT {columns} FROM {quote(model._meta.db_table)} "
+           f"WHERE {plain_column(model, name)} = probe.value OFFSET 0) AS probed")
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [values])
+        yield from cursor.fetchall()
+
+
 _Converter = Callable[[Any, Any, Any], Any]
 
 

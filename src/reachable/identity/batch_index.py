@@ -26,7 +26,13 @@ from reachable.core.held import (
     rows_insert,
     values_insert,
 )
-from reachable.core.sql import instances_where_in, plain_column, plain_select, rows_where_in
+from reachable.core.sql import (
+    instances_where_in,
+    plain_column,
+    plain_select,
+    rows_probed,
+    rows_where_in,
+)
 from reachable.identity.blocking import keys_for
 from reachable.identity.features import FEATURE_COLUMNS, Record
 from reachable.identity.models import BlockingKey, LinkDecision, MatchProfile
@@ -100,8 +106,7 @@ class BatchIndex:
         for key in missing:
             self.key_profiles[key] = []
         ids: set[int] = set()
-        for key, profile_id in rows_where_in(plain_select(BlockingKey, "key", "profile"),
-                                             plain_column(BlockingKey, "key"), missing):
+        for key, profile_id in rows_probed(BlockingKey, ("key", "profile"), "key", missing):
             self.key_profiles[key].append(profile_id)
             ids.add(profile_id)
         for row in live_profiles(sorted(ids - self.profiles.keys())):
