@@ -21,6 +21,7 @@ from reachable.audit.services import audit_append
 from reachable.core import clock
 from reachable.core.errors import NotFound, PermissionDenied, ValidationFailed
 from reachable.core.held import instance_build, rows_insert
+from reachable.core.sql import values_where_in
 from reachable.organisations.models import Agency, Role, Team, User
 from reachable.people.models import Person
 
@@ -57,10 +58,10 @@ def relationships_deferred() -> Iterator[None]:
 def _write_new(grants: list[AccessGrant]) -> None:
     if not grants:
         return
-    live = set(AccessGrant.objects.filter(
-        person_id__in={g.person_id for g in grants}, reason__in={g.reason for g in grants},
-        ended_at__isnull=True,
-    ).values_list("person_id", "user_id", "team_id", "agency_id", "reason"))
+    live = set(values_where_in(
+        AccessGrant, ("person", "user", "team", "agency", "reason"), "person",
+        [g.person_id for g in grants],
+        where={"reason": sorted({g.reason for g in grants}), "ended_at": None}))
     # One stream, as ``bulk_create`` would store them but without its SQL building.
     rows_insert(AccessGrant, [g for g in grants if _key(g) not in live])
 

@@ -29,6 +29,7 @@ from reachable.chronology.related import event_related_remember
 from reachable.core import clock
 from reachable.core.errors import DomainError, PermissionDenied, ValidationFailed
 from reachable.core.held import ChangeLost, row_create, row_written, rows_held
+from reachable.core.sql import values_where_in
 from reachable.identity.resolver import (
     resolutions_batched,
     resolutions_prefetch,
@@ -294,12 +295,10 @@ def _seen_records(checked: list[_Checked]) -> dict[tuple[int, str], tuple[str, d
         by_agency.setdefault(item.agency.pk, []).append(item.envelope.source_record)
     seen: dict[tuple[int, str], tuple[str, dict[str, Any]]] = {}
     for agency_id, records in by_agency.items():
-        for start in range(0, len(records), 500):
-            rows = Event.objects.filter(
-                source_agency_id=agency_id, source_record__in=records[start:start + 500]
-            ).values_list("source_record", "payload_hash", "result")
-            for record, digest, result in rows:
-                seen[(agency_id, record)] = (digest, result)
+        for record, digest, result in values_where_in(
+                Event, ("source_record", "payload_hash", "result"), "source_record", records,
+                where={"source_agency": [agency_id]}):
+            seen[(agency_id, record)] = (digest, result)
     return seen
 
 
