@@ -7,6 +7,7 @@ from datetime import date, datetime
 
 import pytest
 from django.db import connection, transaction
+from django.db.models.signals import post_init
 from django.test.utils import CaptureQueriesContext
 
 from reachable.chronology.models import Event
@@ -19,6 +20,7 @@ from reachable.core.held import (
     ids_reserve,
     ids_reserve_many,
     instance_build,
+    instance_from_values,
     row_change,
     row_create,
     row_written,
@@ -265,6 +267,35 @@ def _stored_clock(borough: Borough, record: str) -> Clock:
 
 def _met(at: object) -> dict[str, object]:
     return {"status": ClockStatus.MET, "met_at": at, "met_by": "mash.decided"}
+
+
+def test_instances_from_values_are_what_the_constructor_makes(
+        db: None, borough: Borough) -> None:
+    """Positional values become the same attributes the constructor sets, a fresh unsaved
+    state, and relation ids the descriptors read; with anyone listening for ``post_init``
+    the constructor itself is used, so they hear about every instance."""
+    person = _person()
+    values = [getattr(Alert(rule_id="golden-hour", person=person, route="mash",
+                            severity="red", summary="s", raised_at=clock.now()), f.attname)
+              for f in Alert._meta.concrete_fields]
+    made, constructed = instance_from_values(Alert, values), Alert(*values)
+    assert _attributes(made) == _attributes(constructed)
+    assert made._state.adding and made._state.db is None and made.person == person
+    heard: list[object] = []
+
+    def listener(sender: type, instance: object, **kwargs: object) -> None:
+        heard.append(instance)
+
+    post_init.connect(listener, sender=Alert)
+    try:
+        made = instance_from_values(Alert, values)
+    finally:
+        post_init.disconnect(listener, sender=Alert)
+    assert heard == [made]
+
+
+def _attributes(row: Alert) -> dict[str, object]:
+    return {k: v for k, v in row.__dict__.items() if k != "_state"}
 
 
 def test_a_change_outside_a_block_is_made_at_once_and_answers_truly(

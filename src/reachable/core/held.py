@@ -27,16 +27,21 @@ Queries that reach a held table only through a join from another model (``Person
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from functools import cache
 from typing import Any, TypeVar
 
 from django.conf import settings
 from django.db import DEFAULT_DB_ALIAS, connection, connections, models
 from django.db.backends.base.base import BaseDatabaseWrapper
+from django.db.models.base import ModelState
+from django.db.models.fields.related_descriptors import ForeignKeyDeferredAttribute
+from django.db.models.query_utils import DeferredAttribute
+from django.db.models.signals import post_init, pre_init
 
 _M = TypeVar("_M", bound=models.Model)
 RESERVE_BLOCK = 128  # ids taken from a sequence when a block runs out
@@ -159,10 +164,37 @@ def instance_build(model: type[_M], **fields: Any) -> _M:
         taken = {name if relation is not None and name in fields else attname
                  for _, name, attname, relation in plan}
         raise TypeError(f"{model.__name__}() got unexpected fields {sorted(set(fields) - taken)}")
-    row = model(*args)
+    row = instance_from_values(model, args)
     for f, obj in related:
         f.set_cached_value(row, obj)
     return row
+
+
+def instance_from_values(model: type[_M], values: Sequence[Any]) -> _M:
+    """``model(*values)`` (every concrete field's value, in field order), made without the
+    constructor's per-field ``setattr``: for a model whose fields are plain attributes
+    (Django's deferred-attribute descriptors, which keep the value in the instance's
+    ``__dict__``) and with nobody listening for ``pre_init`` or ``post_init``, that is all
+    the constructor does, at a fifth of the cost. Anything else takes the constructor.
+    ``from_db`` callers set ``_state`` themselves, as Django's does."""
+    if pre_init.receivers or post_init.receivers or not _plain_attributes(model):
+        return model(*values)
+    row = model.__new__(model)
+    row._state = ModelState()
+    row.__dict__.update(zip(_attnames(model), values, strict=True))
+    return row
+
+
+@cache
+def _attnames(model: type[models.Model]) -> tuple[str, ...]:
+    return tuple(f.attname for f in model._meta.concrete_fields)
+
+
+@cache
+def _plain_attributes(model: type[models.Model]) -> bool:
+    return all(type(getattr(model, f.attname, None)) in (DeferredAttribute,
+                                                        ForeignKeyDeferredAttribute)
+               for f in model._meta.concrete_fields)
 
 
 _Plan = list[tuple[Any, str, str, type[models.Model] | None]]  # (field, name, attname, FK model)

@@ -21,7 +21,7 @@ from typing import Any, TypeVar
 
 from django.db import DEFAULT_DB_ALIAS, connection, connections, models
 
-from reachable.core.held import HeldRowsQuerySet, held_flush
+from reachable.core.held import HeldRowsQuerySet, held_flush, instance_from_values
 
 _M = TypeVar("_M", bound=models.Model)
 
@@ -126,17 +126,21 @@ def instances_where_in(model: type[_M], name: str, values: Sequence[Any], *,
 
     ``where`` adds conditions by field name: a sequence of allowed values, or ``None`` for
     ``IS NULL``. Every concrete field is read and passed through the converters Django's
-    compiler would apply (the backend's, then the field's own), and instances are made by
-    ``from_db``, as a query set makes them; held rows of the model are flushed first, as its
+    compiler would apply (the backend's, then the field's own), and instances are made as
+    ``from_db`` makes them for a query set (``core.held.instance_from_values``); held rows of the model are flushed first, as its
     query set would, unless ``flush`` is false (the caller names stored rows only, such as
     the people stored identifiers belong to). The statement is written from the model's
     metadata, never from input.
     """
     fields = list(model._meta.concrete_fields)
-    names = [f.attname for f in fields]
     alias = connections[DEFAULT_DB_ALIAS].alias
-    return [model.from_db(alias, names, row)
-            for row in _converted_rows(model, fields, name, values, where, flush=flush)]
+    rows = []
+    for values_read in _converted_rows(model, fields, name, values, where, flush=flush):
+        row = instance_from_values(model, values_read)  # ``from_db``, without its checks
+        row._state.adding = False
+        row._state.db = alias
+        rows.append(row)
+    return rows
 
 
 def values_where_in(model: type[models.Model], fields: Sequence[str], name: str,
