@@ -137,6 +137,13 @@ def test_probed_rows_are_the_rows_where_in(db: None) -> None:
     if connection.vendor == "postgresql":
         assert "LATERAL" in queries.captured_queries[0]["sql"]
     assert list(rows_probed(PersonName, ("name_key",), "name_key", [])) == []
+    # A value longer than the column is no one's, not the row its first characters name.
+    max_length = PersonName._meta.get_field("name_key").max_length
+    assert max_length is not None
+    PersonName.objects.create(person=people[0], given_name="Long", family_name="Key",
+                              name_key="k" * max_length)
+    assert list(rows_probed(PersonName, ("name_key",), "name_key",
+                            ["k" * (max_length + 5)])) == []
 
 
 def test_no_values_asks_nothing(db: None) -> None:

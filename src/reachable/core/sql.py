@@ -104,10 +104,14 @@ def rows_probed(model: type[models.Model], names: Sequence[str], name: str,
         return
     field = model._meta.get_field(name)
     assert isinstance(field, models.Field)
+    # Text is probed as text: a cast to the column's varchar(n) would cut a longer value
+    # short, and the cut value could name a row the whole one does not.
+    element = ("text" if isinstance(field, models.CharField | models.TextField)
+               else field.db_type(connection))
     quote = connection.ops.quote_name
     columns = ", ".join(plain_column(model, n) for n in names)
     # Names and types from the model's metadata: nothing here comes from input.
-    sql = (f"SELECT probed.* FROM unnest(%s::{field.db_type(connection)}[]) AS probe(value) "  # noqa: S608
+    sql = (f"SELECT probed.* FROM unnest(%s::{element}[]) AS probe(value) "  # noqa: S608
            f"CROSS JOIN LATERAL (SELECT {columns} FROM {quote(model._meta.db_table)} "
            f"WHERE {plain_column(model, name)} = probe.value OFFSET 0) AS probed")
     with connection.cursor() as cursor:
@@ -127,10 +131,10 @@ def instances_where_in(model: type[_M], name: str, values: Sequence[Any], *,
     ``where`` adds conditions by field name: a sequence of allowed values, or ``None`` for
     ``IS NULL``. Every concrete field is read and passed through the converters Django's
     compiler would apply (the backend's, then the field's own), and instances are made as
-    ``from_db`` makes them for a query set (``core.held.instance_from_values``); held rows of the model are flushed first, as its
-    query set would, unless ``flush`` is false (the caller names stored rows only, such as
-    the people stored identifiers belong to). The statement is written from the model's
-    metadata, never from input.
+    ``from_db`` makes them for a query set (``core.held.instance_from_values``); held rows
+    of the model are flushed first, as its query set would, unless ``flush`` is false (the
+    caller names stored rows only, such as the people stored identifiers belong to). The
+    statement is written from the model's metadata, never from input.
     """
     fields = list(model._meta.concrete_fields)
     alias = connections[DEFAULT_DB_ALIAS].alias
