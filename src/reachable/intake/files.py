@@ -9,7 +9,9 @@ running the same file again accepts only what is missing, because intake is idem
 agency's record ids. A line that cannot be read or is refused is reported with its line number
 and reason and the rest go in: the same answers the API would give, one per line. Between
 batches the tables' statistics are refreshed where they have grown out of date
-(``core.statistics``), so a large file into a young database does not slow as it goes.
+(``core.statistics``), so a large file into a young database does not slow as it goes, and
+after the first the heap the process started with is set aside from garbage collection
+(``core.heap``), whose full collections otherwise walk every library object again and again.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from typing import Any
 from django.conf import settings
 
 from reachable.core.errors import ValidationFailed
+from reachable.core.heap import startup_heap_freeze
 from reachable.core.statistics import statistics_refresh
 from reachable.intake.services import SubmissionError, events_submit_batch
 from reachable.organisations.models import Role, User
@@ -147,6 +150,7 @@ def events_import_file(path: Path | str, *, actor: User, batch_size: int = BATCH
         for refusal in sorted(refusals, key=lambda r: r.line):
             summary.refuse(refusal)
         statistics_refresh()
+        startup_heap_freeze()  # after the first batch, everything it needs is loaded
         if progress is not None:
             progress(summary.lines)
     summary.seconds = time.perf_counter() - started
