@@ -81,7 +81,7 @@ PROFILE_FIELDS = ("id", "person_id", *FEATURE_COLUMNS)
 def candidates_for(f: Record) -> list[dict[str, Any]]:
     """Profiles sharing a blocking key with ``f``, of people not merged into someone else.
 
-    Two indexed lookups: the keys' profile ids (``key = ANY`` on the key index), then those
+    Two indexed lookups: the keys' profile ids (``key IN (...)`` on the key index), then those
     profiles by primary key. Written as two queries rather than one semi-join so that the plan
     cannot depend on table statistics: while a freshly loaded index is still growing, stale
     statistics led PostgreSQL to drive the join from every unmerged person instead.
