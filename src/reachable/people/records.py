@@ -141,10 +141,13 @@ def identifiers_held(keys: Iterable[IdentifierKey]) -> dict[IdentifierKey, Ident
     assert isinstance(person_field, ForeignKey)
     for start in range(0, len(unknown), 1000):
         chunk = set(unknown[start:start + 1000])
-        # By value among the kinds asked (the (kind, value) index), then the exact keys.
+        # By value among the kinds and issuers asked: all three columns of the unique index,
+        # so the planner reads it even from statistics of a table that was empty; then the
+        # exact keys.
         rows = [row for row in instances_where_in(
                     Identifier, "value", sorted({value for _, _, value in chunk}),
-                    where={"kind": sorted({kind for kind, _, _ in chunk})})
+                    where={"kind": sorted({kind for kind, _, _ in chunk}),
+                           "issuer": sorted({issuer for _, issuer, _ in chunk})})
                 if (row.kind, row.issuer, row.value) in chunk]
         # Stored identifiers name stored people: nothing held needs flushing to read them.
         people = {person.pk: person for person in instances_where_in(
