@@ -37,12 +37,14 @@ def _related(event: Event, *roles: str) -> list[Person]:
     return [person for person, role in event_related(event) if not roles or role in roles]
 
 
-_flags: PersonRows[ChildFlag] = PersonRows(
-    "live_flags",
-    # in the model's order: set_at, id
-    lambda ids: sorted(instances_where_in(ChildFlag, "person", ids, where={"cleared_at": None}),
-                       key=lambda row: (row.set_at, row.pk)),
-    lambda row: row.person_id)
+def _live_of(person_ids: list[int]) -> list[ChildFlag]:
+    """The flags of these people not cleared, in the model's order (set, id)."""
+    return sorted(instances_where_in(ChildFlag, "person", person_ids,
+                                     where={"cleared_at": None}),
+                  key=lambda row: (row.set_at, row.pk))
+
+
+_flags: PersonRows[ChildFlag] = PersonRows("live_flags", _live_of, lambda row: row.person_id)
 
 # Within ``flags_batched`` (one transaction of many events), each person's live flags are
 # read once and then kept current in memory by ``state_apply``, the only writer of flags.
@@ -55,7 +57,7 @@ def live_flags(person: Person) -> list[ChildFlag]:
     """The person's flags not cleared, oldest first."""
     cached = _flags.cached(person.pk)
     if cached is None:
-        return list(ChildFlag.objects.filter(person=person, cleared_at__isnull=True))
+        return _live_of([person.pk])
     return list(cached)
 
 

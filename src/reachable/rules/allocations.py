@@ -11,7 +11,7 @@ single submissions read the database every time: there a scenario may allocate b
 
 from __future__ import annotations
 
-from django.db.models import ForeignKey, QuerySet
+from django.db.models import ForeignKey
 
 from reachable.access.models import AccessGrant, GrantReason
 from reachable.core.person_rows import PersonRows
@@ -22,16 +22,9 @@ from reachable.people.models import Person
 _CASE_REASONS = (GrantReason.ALLOCATED_WORKER, GrantReason.TEAM_CASE)
 
 
-def _live_case_grants(person_ids: list[int]) -> QuerySet[AccessGrant]:
-    """Live allocation and case-team relationships of these people, newest first."""
-    return (AccessGrant.objects
-            .filter(person_id__in=person_ids, reason__in=_CASE_REASONS, ended_at__isnull=True)
-            .select_related("user__team", "team").order_by("-started_at", "-pk"))
-
-
-def _live_case_grants_read(person_ids: list[int]) -> list[AccessGrant]:
-    """``_live_case_grants`` for a batch, read without building its query afresh each time:
-    the grants, then their users (with teams) and teams in a query each, if any."""
+def _live_case_grants(person_ids: list[int]) -> list[AccessGrant]:
+    """Live allocation and case-team relationships of these people, newest first: the
+    grants, then their users (with teams) and teams in a query each, if any."""
     grants = instances_where_in(AccessGrant, "person", person_ids,
                                 where={"reason": _CASE_REASONS, "ended_at": None})
     if not grants:
@@ -45,11 +38,10 @@ def _live_case_grants_read(person_ids: list[int]) -> list[AccessGrant]:
     for grant in grants:
         user_field.set_cached_value(grant, users.get(grant.user_id))
         team_field.set_cached_value(grant, teams.get(grant.team_id))
-    # newest first, as ``_live_case_grants`` orders them
     return sorted(grants, key=lambda g: (g.started_at, g.pk), reverse=True)
 
 
-_grants: PersonRows[AccessGrant] = PersonRows("case_grants", _live_case_grants_read,
+_grants: PersonRows[AccessGrant] = PersonRows("case_grants", _live_case_grants,
                                               lambda grant: grant.person_id)
 
 allocations_batched = _grants.batched
@@ -59,7 +51,7 @@ allocations_none_yet = _grants.none_yet  # a person created in this batch holds 
 
 def _case_grants(person: Person) -> list[AccessGrant]:
     cached = _grants.cached(person.pk)
-    return list(_live_case_grants([person.pk])) if cached is None else cached
+    return _live_case_grants([person.pk]) if cached is None else cached
 
 
 def allocated_worker(person: Person) -> User | None:

@@ -19,12 +19,15 @@ from reachable.core.sql import instances_where_in
 from reachable.rules.models import Clock, ClockStatus
 
 LIVE = (ClockStatus.OPEN, ClockStatus.PAUSED)
-_clocks: PersonRows[Clock] = PersonRows(
-    "live_clocks",
-    # in the model's order: started_at, id
-    lambda ids: sorted(instances_where_in(Clock, "person", ids, where={"status": LIVE}),
-                       key=lambda clk: (clk.started_at, clk.pk)),
-    lambda clk: clk.person_id)
+
+
+def _live_of(person_ids: list[int]) -> list[Clock]:
+    """The open and paused clocks of these people, in the model's order (started, id)."""
+    return sorted(instances_where_in(Clock, "person", person_ids, where={"status": LIVE}),
+                  key=lambda clk: (clk.started_at, clk.pk))
+
+
+_clocks: PersonRows[Clock] = PersonRows("live_clocks", _live_of, lambda clk: clk.person_id)
 
 clocks_batched = _clocks.batched
 clocks_prefetch = _clocks.prefetch  # the live clocks of many people at once
@@ -35,7 +38,7 @@ def live_clocks(person_id: int) -> list[Clock]:
     """The person's open and paused clocks, oldest first."""
     cached = _clocks.cached(person_id)
     if cached is None:
-        return list(Clock.objects.filter(person_id=person_id, status__in=LIVE))
+        return _live_of([person_id])
     live = [clk for clk in cached if clk.status in LIVE]
     _clocks.put(person_id, live)  # what has ended drops out; the same objects stay
     return sorted(live, key=lambda clk: (clk.started_at, clk.pk))
