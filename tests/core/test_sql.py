@@ -15,6 +15,7 @@ from reachable.core import clock
 from reachable.core.held import row_create, rows_held
 from reachable.core.sql import (
     SQLITE_CHUNK,
+    array_literal,
     instances_where_in,
     plain_column,
     plain_select,
@@ -144,6 +145,52 @@ def test_probed_rows_are_the_rows_where_in(db: None) -> None:
                               name_key="k" * max_length)
     assert list(rows_probed(PersonName, ("name_key",), "name_key",
                             ["k" * (max_length + 5)])) == []
+
+
+def test_a_probe_limit_bounds_each_value_on_postgresql(postgres_only: None) -> None:
+    """A value naming many rows gives at most ``limit`` of them; the others give all theirs."""
+    people = _people(6)
+    for n, person in enumerate(people):
+        PersonName.objects.create(person=person, given_name=f"Common {n}", family_name="Name",
+                                  name_key="shared key")
+    found = list(rows_probed(PersonName, ("name_key", "person"), "name_key",
+                             ["shared key", f"{people[0].name_key} a"], limit=4))
+    assert sum(1 for key, _ in found if key == "shared key") == 4
+    assert (f"{people[0].name_key} a", people[0].pk) in found
+    assert len(list(rows_probed(PersonName, ("name_key",), "name_key", ["shared key"]))) == 6
+
+
+AWKWARD = ["plain", "", "NULL", "null", "with space", "comma,inside", "{braces}", 'quote"d',
+           "back\\slash", "trailing\\", "\\\"", "O'Brien", "Zoë Łukasz", "tab\there",
+           "new\nline", " lead and trail ", "%s", "%(name)s"]
+
+
+def test_array_literals_read_back_as_the_values_given(postgres_only: None) -> None:
+    """PostgreSQL's array input reads each literal back as exactly the values written."""
+    for values in (AWKWARD, [0, -1, 7, 2**62], ["only one"]):
+        literal = array_literal(values)
+        assert literal is not None
+        cast = "bigint" if type(values[0]) is int else "text"
+        with connection.cursor() as cursor:
+            cursor.execute(f"SELECT value FROM unnest(%s::{cast}[]) WITH ORDINALITY AS "  # noqa: S608
+                           "t(value, n) ORDER BY n", [literal])
+            assert [row[0] for row in cursor.fetchall()] == values
+    assert array_literal([]) is None
+    assert array_literal([1, "mixed"]) is None and array_literal([True, False]) is None
+
+
+def test_awkward_values_find_their_rows(db: None) -> None:
+    """Through ``rows_where_in`` and ``rows_probed``, on either database."""
+    people = _people(len(AWKWARD))
+    for person, key in zip(people, AWKWARD, strict=True):
+        PersonName.objects.create(person=person, given_name="A", family_name="B", name_key=key)
+    wanted = [*AWKWARD[::2], "not there"]
+    expected = sorted((key, person.pk) for person, key in zip(people, AWKWARD, strict=True)
+                      if key in wanted)
+    found = sorted(rows_where_in(plain_select(PersonName, "name_key", "person"),
+                                 plain_column(PersonName, "name_key"), wanted))
+    assert found == expected
+    assert sorted(rows_probed(PersonName, ("name_key", "person"), "name_key", wanted)) == expected
 
 
 def test_no_values_asks_nothing(db: None) -> None:

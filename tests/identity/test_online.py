@@ -113,7 +113,12 @@ def test_candidates_come_from_the_blocking_index_in_two_indexed_lookups() -> Non
         found = candidates_for(f)
     assert len(queries.captured_queries) == 2
     keys_sql, profiles_sql = (q["sql"] for q in queries.captured_queries)
-    assert "identity_blockingkey" in keys_sql and '"key" IN (' in keys_sql
+    assert "identity_blockingkey" in keys_sql
+    if connection.vendor == "postgresql":
+        # Each key is probed in the key index, whatever the statistics say (``rows_probed``).
+        assert "LATERAL" in keys_sql and "LIMIT" in keys_sql
+    else:
+        assert '"key" IN (' in keys_sql
     assert "identity_matchprofile" in profiles_sql
     assert '"id" IN (' in profiles_sql or '"id" = ANY(' in profiles_sql
     assert target.pk in {row["id"] for row in found}

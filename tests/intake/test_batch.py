@@ -20,6 +20,7 @@ from reachable.intake.services import (
     SubmissionError,
     event_submit,
     events_submit_batch,
+    events_submit_feed,
     intake_session,
 )
 from reachable.people.models import Person
@@ -70,6 +71,51 @@ def test_batch_accepts_in_order_and_reports_refusals_at_their_position(
     for payload, outcome in [(payloads[0], first), (payloads[4], third)]:
         again = event_submit(actor=police, payload=payload)
         assert not again.created and again.result == outcome.result  # type: ignore[union-attr]
+
+
+def test_a_feed_checks_and_records_each_event_as_its_own_agency(borough: Borough) -> None:
+    """Several agencies' events in one transaction, in order: each is refused or accepted as
+    its own actor would be on its own, and audited as that actor."""
+    met, notts = borough.system_for("met-police"), borough.system_for("notts-police")
+    notts_booking = custody_event(record="X-1", agency="notts-police", force="nottinghamshire")
+    feed = [
+        (met, custody_event(record="C-1")),
+        (met, notts_booking),  # another agency's record, sent by the Met's system
+        (notts, notts_booking),
+        (notts, custody_event(record="C-2")),  # the Met's record, sent by Nottinghamshire's
+    ]
+    with clock.frozen_at(AT):
+        outcomes = events_submit_feed(submissions=feed)
+    assert [type(o).__name__ for o in outcomes] == [
+        "Submission", "SubmissionError", "Submission", "SubmissionError"]
+    first, forbidden, second, also_forbidden = outcomes
+    assert isinstance(forbidden, SubmissionError) and forbidden.index == 1
+    assert forbidden.kind == "forbidden"
+    assert isinstance(also_forbidden, SubmissionError) and also_forbidden.index == 3
+    assert isinstance(first, Submission) and isinstance(second, Submission)
+    assert second.result["person"] == first.result["person"]  # one child, two forces
+    assert second.result["matched_on"] == "nhs_number"
+    accepted = AuditRecord.objects.filter(action="event.accepted").order_by("id")
+    assert [r.actor_id for r in accepted] == [met.pk, notts.pk]
+    assert [e.submitted_by_id for e in Event.objects.order_by("id")] == [met.pk, notts.pk]
+    assert verify_chain().intact
+
+
+def test_a_feed_reads_the_agencies_it_names_once(borough: Borough) -> None:
+    met, notts = borough.system_for("met-police"), borough.system_for("notts-police")
+    unknown = custody_event(record="U-1", agency="no-such-force")
+    feed = [(met, custody_event(record="C-1")),
+            (notts, custody_event(record="X-1", agency="notts-police", force="nottinghamshire")),
+            (met, unknown), (met, custody_event(record="C-2"))]
+    with clock.frozen_at(AT), CaptureQueriesContext(connection) as queries:
+        outcomes = events_submit_feed(submissions=feed)
+    agency_reads = [q["sql"] for q in queries.captured_queries
+                    if 'FROM "organisations_agency"' in q["sql"]]
+    assert len(agency_reads) == 1, agency_reads
+    refused = outcomes[2]
+    assert isinstance(refused, SubmissionError) and refused.kind == "invalid"
+    assert "Unknown agency" in refused.errors["source.agency"][0]
+    assert all(isinstance(o, Submission) for o in (outcomes[0], outcomes[1], outcomes[3]))
 
 
 def test_batch_result_matches_what_event_submit_records(borough: Borough) -> None:

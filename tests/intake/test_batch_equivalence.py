@@ -31,7 +31,12 @@ from reachable.chronology.models import Event, EventRelatedPerson
 from reachable.core import clock
 from reachable.core.scratch_db import scratch_database
 from reachable.identity.models import BlockingKey, LinkDecision, MatchProfile
-from reachable.intake.services import SubmissionError, event_submit, events_submit_batch
+from reachable.intake.services import (
+    SubmissionError,
+    event_submit,
+    events_submit_batch,
+    events_submit_feed,
+)
 from reachable.mpi.models import ReviewItem
 from reachable.organisations.models import User
 from reachable.people.models import Address, Identifier, Person, PersonName, Relationship
@@ -136,7 +141,8 @@ def _world() -> dict[str, Any]:
                        "met_at", **by_event),
         "grants": rows(AccessGrant, "person_id", "user_id", "team_id", "agency_id", "reason",
                        "ended_at", **people),
-        "audit": [(r.action, person(r.person_id), _strip_ids(r.detail, person)) for r in
+        "audit": [(r.action, r.actor_label, person(r.person_id), _strip_ids(r.detail, person))
+                  for r in
                   AuditRecord.objects.filter(action="event.accepted").order_by("id")],
         "chain_intact": verify_chain().intact,
     }
@@ -158,16 +164,36 @@ def _replayed(story: str, submit: Submitter) -> dict[str, Any]:
 
 
 def _streamed(events: int, submit: Submitter, now: datetime) -> dict[str, Any]:
+    """The benchmark's stream grouped by agency within chunks of 100, as a file import from
+    each agency would bring them."""
     stream = EventStream(seed=11, today=now.date(), end=now - timedelta(minutes=1),
                          spacing=timedelta(seconds=1))
     with scratch_database(), clock.frozen_at(now):
         systems = bench_organisation()
         payloads = list(stream.stream(events))
-        # Grouped as the benchmark groups them: by agency within chunks of 100.
         for start in range(0, events, 100):
             chunk = payloads[start:start + 100]
             for agency in dict.fromkeys(p["source"]["agency"] for p in chunk):
                 submit(systems[agency], [p for p in chunk if p["source"]["agency"] == agency])
+        return _world()
+
+
+def _fed(events: int, now: datetime, *, one_by_one: bool) -> dict[str, Any]:
+    """The benchmark's stream in its own order, each event as its agency's system: through
+    ``events_submit_feed`` in chunks of 100 (as the benchmark submits it), or one by one."""
+    stream = EventStream(seed=11, today=now.date(), end=now - timedelta(minutes=1),
+                         spacing=timedelta(seconds=1))
+    with scratch_database(), clock.frozen_at(now):
+        systems = bench_organisation()
+        submissions = [(systems[p["source"]["agency"]], p) for p in stream.stream(events)]
+        if one_by_one:
+            for actor, payload in submissions:
+                event_submit(actor=actor, payload=payload)
+        else:
+            for start in range(0, events, 100):
+                outcomes = events_submit_feed(submissions=submissions[start:start + 100])
+                refused = [o for o in outcomes if isinstance(o, SubmissionError)]
+                assert not refused, refused
         return _world()
 
 
@@ -202,3 +228,14 @@ def test_the_benchmark_stream_batched_leaves_the_world_one_by_one_leaves(
     assert any(d[5] == "new" for d in single["decisions"])
     assert any(d[4] in ("auto_link", "deterministic") for d in single["decisions"])
     _assert_same(batched, single)
+
+
+def test_the_benchmark_stream_fed_in_order_leaves_the_world_one_by_one_leaves(
+    unblocked: None,
+) -> None:
+    """Several agencies' events in one batch, each checked and recorded as its own actor."""
+    now = clock.now()
+    single = _fed(600, now, one_by_one=True)
+    fed = _fed(600, now, one_by_one=False)
+    assert len({actor for _, actor, *_ in single["audit"]}) > 3  # many agencies' systems
+    _assert_same(fed, single)

@@ -34,7 +34,7 @@ from reachable.core.sql import (
     rows_where_in,
 )
 from reachable.identity.blocking import keys_for
-from reachable.identity.features import FEATURE_COLUMNS, Record
+from reachable.identity.features import FEATURE_COLUMNS, Record, features
 from reachable.identity.models import BlockingKey, LinkDecision, MatchProfile
 from reachable.identity.profiles import (
     MAX_CANDIDATE_KEYS,
@@ -43,6 +43,7 @@ from reachable.identity.profiles import (
     live_profiles,
     signature,
 )
+from reachable.identity.scorer import Scorer
 from reachable.people.models import Person
 from reachable.people.records import records_prefetch
 
@@ -60,8 +61,35 @@ class BatchIndex:
     decisions: list[dict[str, Any]] = field(default_factory=list)  # LinkDecision's columns
     # Profiles written in the batch have no id until ``flush``: they are known by -1, -2, ...
     next_unsaved: int = -1
+    # Features of the subjects read ahead, by the subject dict's identity (kept alive here so
+    # the id is not reused): the resolution of the same subject need not compute them again.
+    described: dict[int, tuple[dict[str, Any], Record]] = field(default_factory=dict)
+    # Blocking keys of those records, likewise by the record's identity: a subject's keys are
+    # asked for when reading ahead, when finding candidates and when storing its profile.
+    record_keys: dict[int, tuple[Record, list[str]]] = field(default_factory=dict)
 
     # -- reading ---------------------------------------------------------------------------
+
+    def keys_of(self, f: Record) -> list[str]:
+        """``blocking.keys_for(f)``, once per record object in the batch (callers do not
+        change the list)."""
+        known = self.record_keys.get(id(f))
+        if known is not None and known[0] is f:
+            return known[1]
+        keys = keys_for(f)
+        self.record_keys[id(f)] = (f, keys)
+        return keys
+
+    def features_of(self, subject: dict[str, Any], scorer: Scorer) -> Record:
+        """``scorer.with_tf(features(subject))``, once per subject object in the batch.
+
+        The record is shared: callers read it and copy what they keep (``profile_add``)."""
+        known = self.described.get(id(subject))
+        if known is not None and known[0] is subject:
+            return known[1]
+        f = scorer.with_tf(features(subject))
+        self.described[id(subject)] = (subject, f)
+        return f
 
     def prefetch(self, records: Iterable[Record], person_ids: Iterable[int] = ()) -> set[int]:
         """Candidates for every record's blocking keys, and what is needed about the people
@@ -74,7 +102,7 @@ class BatchIndex:
         made each batch slower and larger the bigger the index. Anyone else a record resolves
         to is read when it does (every cache here reads on a miss)."""
         records = list(records)
-        keys = {key for f in records for key in keys_for(f)}
+        keys = {key for f in records for key in self.keys_of(f)}
         self._load_keys(keys)
         likely = {(f["dob"], f.get(name)) for f in records if f.get("dob")
                   for name in ("surname", "forename_canon") if f.get(name)}
@@ -114,7 +142,7 @@ class BatchIndex:
 
     def candidates(self, f: Record) -> list[dict[str, Any]]:
         """As ``profiles.candidates_for``: profiles sharing a blocking key with ``f``."""
-        keys = keys_for(f)
+        keys = self.keys_of(f)
         self._load_keys(keys)
         ids = sorted({pid for key in keys for pid in self.key_profiles[key]},
                      key=lambda pid: (pid < 0, abs(pid)))[:MAX_CANDIDATE_KEYS]
@@ -148,7 +176,7 @@ class BatchIndex:
             return False
         self.signatures[person.pk].add(sig)
         values = {c: f.get(c) for c in FEATURE_COLUMNS}
-        keys = keys_for(f)
+        keys = self.keys_of(f)
         self._load_keys(keys)  # so the stored rows of these keys are not hidden by ours
         unsaved = self.next_unsaved
         self.next_unsaved -= 1

@@ -97,7 +97,7 @@ def resolutions_prefetch(subjects: Iterable[tuple[dict[str, Any], str]]) -> set[
     records: list[Record] = []
     for subject, agency_code in subjects:
         keys.extend(_identifier_keys(subject, agency_code))
-        records.append(scorer.with_tf(features(subject)))
+        records.append(index.features_of(subject, scorer))
     held = identifiers_held(keys)
     return index.prefetch(records,
                           person_ids={identifier.person_id for identifier in held.values()})
@@ -162,7 +162,7 @@ def resolve_subject(*, subject: dict[str, Any], agency_code: str, at: datetime,
     dob = subject.get("date_of_birth")
     index = _index.get()
     scorer = active_scorer()
-    f = scorer.with_tf(features(subject))
+    f = scorer.with_tf(features(subject)) if index is None else index.features_of(subject, scorer)
     held = _held_identifiers(subject, agency_code)
     hit = _match_identifier(held)
     outcome: Outcome | None = None

@@ -23,7 +23,10 @@ from collections.abc import Callable
 from datetime import date, datetime
 from typing import Any
 
-from rest_framework import serializers
+from django.conf import settings
+from django.utils import timezone
+from rest_framework import ISO_8601, serializers
+from rest_framework.settings import api_settings
 
 from reachable.core import clock
 from reachable.intake.schemas import (
@@ -116,17 +119,34 @@ def _count(items: Any, field: Any) -> list[Any]:
 
 
 _TIMESTAMP = AwareDateTimeField()  # the serializers' own field: same parsing, same zone
+# The field tries ISO 8601 first (DRF's default input formats): only then is a time stamp
+# that ``fromisoformat`` reads certain to be read the same way by the field.
+_ISO_FIRST = str(getattr(_TIMESTAMP, "input_formats",
+                         api_settings.DATETIME_INPUT_FORMATS)[0]).lower() == ISO_8601
+_ZONED = re.compile(r"(Z|[+-]\d{2}:?\d{2})$")  # as ``AwareDateTimeField`` asks
 
 
 def _timestamp(value: Any) -> datetime:
-    """Parsed and put in the current time zone by the serializers' own field, as they do."""
+    """Parsed and put in the current time zone by the serializers' own field, as they do.
+
+    What that field does with an ISO 8601 time stamp that carries its zone comes down to
+    ``datetime.fromisoformat`` (Django's ``parse_datetime`` tries it first) and
+    ``astimezone`` of the current time zone; those two are called here directly, and
+    anything else (no zone, another format, a date out of range) goes through the field."""
     if type(value) is not str:
         raise _NotPlain
+    if _ISO_FIRST and settings.USE_TZ and _ZONED.search(value):
+        try:
+            parsed = datetime.fromisoformat(value)
+            if parsed.tzinfo is not None:
+                return parsed.astimezone(timezone.get_current_timezone())
+        except (ValueError, OverflowError):
+            pass
     try:
-        parsed: datetime = _TIMESTAMP.to_internal_value(value)
+        checked: datetime = _TIMESTAMP.to_internal_value(value)
     except serializers.ValidationError:
         raise _NotPlain from None
-    return parsed
+    return checked
 
 
 def _address(value: Any) -> dict[str, Any]:

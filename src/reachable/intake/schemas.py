@@ -10,6 +10,7 @@ import re
 import threading
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from functools import cached_property
 from typing import Any, TypeVar
 
 from rest_framework import serializers
@@ -233,6 +234,13 @@ class ValidEnvelope:
     subject: dict[str, Any]
     related: list[dict[str, Any]]
     data: dict[str, Any]
+
+    @cached_property
+    def related_subjects(self) -> list[tuple[str, dict[str, Any]]]:
+        """Each related person as (role, description without the role), made once: the batch
+        reads ahead for the same description objects it later resolves (``resolver``)."""
+        return [(related.get("role", "related"),
+                 {k: v for k, v in related.items() if k != "role"}) for related in self.related]
 
 
 def flatten_errors(errors: Any, prefix: str = "") -> dict[str, list[str]]:

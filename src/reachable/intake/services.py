@@ -29,6 +29,7 @@ from reachable.chronology.related import event_related_remember
 from reachable.core import clock
 from reachable.core.errors import DomainError, PermissionDenied, ValidationFailed
 from reachable.core.held import ChangeLost, row_create, row_written, rows_held
+from reachable.core.json_values import json_ready
 from reachable.core.sql import values_where_in
 from reachable.identity.resolver import (
     resolutions_batched,
@@ -140,7 +141,20 @@ def events_submit_batch(*, actor: User | None, payloads: Iterable[Any]
     ever half-written. The fast pass saves the per-event lookups a batch can share (agencies,
     already-seen record ids) and writes the audit records and stored results together.
     """
-    items = list(payloads)
+    return events_submit_feed(submissions=((actor, payload) for payload in payloads))
+
+
+def events_submit_feed(*, submissions: Iterable[tuple[User | None, Any]]
+                       ) -> list[Submission | SubmissionError]:
+    """``events_submit_batch`` for events from several agencies' systems, in the order they
+    came: each (actor, payload) is checked against its own actor, as ``event_submit`` checks
+    it, and the lot is one transaction.
+
+    A feed that interleaves agencies (a partnership's hub relaying every agency's events as
+    they happen) keeps its order this way; cut into one batch per agency, it would be
+    reordered, and each small batch would pay for its own reads, flushes and commit.
+    """
+    items = list(submissions)
     with transaction.atomic():
         try:
             with (transaction.atomic(), audit_buffered() as audit, team_lookups_cached(),
@@ -149,7 +163,7 @@ def events_submit_batch(*, actor: User | None, payloads: Iterable[Any]
                 session = _Session(audit=audit, batch=True)
                 token = _session.set(session)
                 try:
-                    return _batch_fast(actor=actor, items=items, session=session)
+                    return _batch_fast(items=items, session=session)
                 finally:
                     _session.reset(token)
         except (_WriteFailed, IntegrityError, ChangeLost):
@@ -157,7 +171,7 @@ def events_submit_batch(*, actor: User | None, payloads: Iterable[Any]
             # constraint that another transaction won in the meantime. ChangeLost: a clock
             # this pass met had been changed by another transaction (the sweep) meanwhile.
             return [_outcome(index, partial(event_submit, actor=actor, payload=payload))
-                    for index, payload in enumerate(items)]
+                    for index, (actor, payload) in enumerate(items)]
 
 
 _T = TypeVar("_T")
@@ -189,6 +203,7 @@ class _Checked:
     envelope: ValidEnvelope
     digest: str
     agency: Agency
+    actor: User | None
 
 
 @dataclass
@@ -212,6 +227,18 @@ class _Session:
         if code not in self.agencies:
             self.agencies[code] = Agency.objects.filter(code=code).first()
         return self.agencies[code]
+
+    def agencies_prefetch(self, payloads: Iterable[Any]) -> None:
+        """The agencies these payloads name, in one query (an envelope too malformed to name
+        one is left to validation, which refuses it)."""
+        codes = {code for payload in payloads
+                 if isinstance(payload, dict) and isinstance(payload.get("source"), dict)
+                 and isinstance(code := payload["source"].get("agency"), str)
+                 and code not in self.agencies}
+        if codes:
+            found = {agency.code: agency for agency in Agency.objects.filter(code__in=codes)}
+            for code in codes:
+                self.agencies[code] = found.get(code)
 
 
 _session: ContextVar[_Session | None] = ContextVar("intake_session", default=None)
@@ -247,14 +274,17 @@ def _accept_guarded(*, actor: User | None, agency: Agency, envelope: ValidEnvelo
         raise
 
 
-def _batch_fast(*, actor: User | None, items: list[Any], session: _Session
+def _batch_fast(*, items: list[tuple[User | None, Any]], session: _Session
                 ) -> list[Submission | SubmissionError]:
-    def check(payload: Any) -> _Checked:
+    def check(actor: User | None, payload: Any) -> _Checked:
         envelope = validate_envelope(payload)
         digest = _payload_hash(payload)
-        return _Checked(envelope, digest, _agency_for(actor, envelope.source_agency, session))
+        return _Checked(envelope, digest, _agency_for(actor, envelope.source_agency, session),
+                        actor)
 
-    checked = [_outcome(i, partial(check, payload)) for i, payload in enumerate(items)]
+    session.agencies_prefetch(payload for _, payload in items)
+    checked = [_outcome(i, partial(check, actor, payload))
+               for i, (actor, payload) in enumerate(items)]
     seen = _seen_records([c for c in checked if isinstance(c, _Checked)])
     known = resolutions_prefetch(
         (described, item.agency.code)
@@ -262,8 +292,7 @@ def _batch_fast(*, actor: User | None, items: list[Any], session: _Session
         if isinstance(item, _Checked)
         and (item.agency.pk, item.envelope.source_record) not in seen
         for described in (item.envelope.subject,
-                          *({k: v for k, v in related.items() if k != "role"}
-                            for related in item.envelope.related)))
+                          *(described for _, described in item.envelope.related_subjects)))
     flags_prefetch(known)
     clocks_prefetch(known)
     allocations_prefetch(known)
@@ -278,7 +307,7 @@ def _batch_fast(*, actor: User | None, items: list[Any], session: _Session
             outcomes.append(_outcome(index, partial(_repeat, item, digest, result)))
             continue
         try:
-            submission = _accept(actor=actor, agency=item.agency, envelope=item.envelope,
+            submission = _accept(actor=item.actor, agency=item.agency, envelope=item.envelope,
                                  digest=item.digest, session=session)
         except Exception as exc:  # any failed write: replay the batch event by event
             raise _WriteFailed from exc
@@ -322,10 +351,8 @@ def _accept(*, actor: User | None, agency: Agency, envelope: ValidEnvelope, dige
         allocations_none_yet(person.pk)
     related_rows = []
     related_json = []
-    for number, related in enumerate(envelope.related, start=1):
-        # Read, not popped: the envelope must stay intact for a retry after a lost race.
-        role = related.get("role", "related")
-        described = {k: v for k, v in related.items() if k != "role"}
+    # Read, not popped: the envelope must stay intact for a retry after a lost race.
+    for number, (role, described) in enumerate(envelope.related_subjects, start=1):
         other = resolve_subject(subject=described, agency_code=agency.code,
                                 at=envelope.occurred_at,
                                 source=f"{source}:related:{number}").person
@@ -382,5 +409,5 @@ def _accept(*, actor: User | None, agency: Agency, envelope: ValidEnvelope, dige
 
 
 def _jsonable(value: dict[str, Any]) -> dict[str, Any]:
-    result: dict[str, Any] = json.loads(json.dumps(value, default=str))
+    result: dict[str, Any] = json_ready(value)
     return result

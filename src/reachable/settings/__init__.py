@@ -92,6 +92,13 @@ DATABASES = {
 # Every request is one transaction, so a read of a child's record and its audit record commit
 # together or not at all.
 DATABASES["default"]["ATOMIC_REQUESTS"] = True
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    # Reachable's statements are short lookups by key. Until a young table is analysed, the
+    # planner costs a few index probes as if they read thousands of rows, and at those costs
+    # PostgreSQL compiles the statement with LLVM first: 5 to 30 ms spent on a 1 ms read
+    # (docs/decisions/0006). A URL's own ``options`` are kept, and can turn it back on.
+    _options = DATABASES["default"].setdefault("OPTIONS", {})
+    _options["options"] = " ".join(filter(None, ["-c jit=off", _options.get("options", "")]))
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"].setdefault("OPTIONS", {})
     DATABASES["default"]["OPTIONS"].update(
