@@ -11,10 +11,13 @@ from django.core.management import call_command
 from django.db import connection
 
 from reachable.audit.models import AuditRecord
+from reachable.bench.intake import bench_organisation, run_interleaved, run_service
 from reachable.bench.synthetic import EventStream, home_of
 from reachable.chronology.models import Event
 from reachable.core import clock
+from reachable.core.scratch_db import scratch_database
 from reachable.people.models import Person
+from reachable.rules.models import Alert, Clock
 from tests.borough import Borough
 
 FIELDS = {"events", "seconds", "events_per_s", "baseline_rate", "ratio", "vendor", "memory"}
@@ -42,6 +45,41 @@ def test_bench_intake_prints_one_json_object_and_leaves_the_database_untouched(
     assert "service:" in err.getvalue()  # progress goes to stderr
     after = (Event.objects.count(), AuditRecord.objects.count(), Person.objects.count())
     assert after == before
+
+
+def _outcomes(*, baseline: bool) -> tuple[dict[str, int], list[tuple[str, int]]]:
+    """Run 150 events (with or without the interleaved baseline) in a scratch database."""
+    with scratch_database():
+        now = clock.now()
+        stream = EventStream(seed=5, today=now.date(), end=now)
+        systems = bench_organisation()
+        if baseline:
+            run = run_interleaved(stream=stream, events=150, systems=systems,
+                                  progress=lambda message: None)
+        else:
+            run = run_service(stream=stream, events=150, systems=systems,
+                              progress=lambda message: None)
+        service_events = Event.objects.exclude(source_record__startswith="BASE-")
+        figures = {
+            "accepted": run["accepted"],
+            "people": Person.objects.exclude(pk=run.get("baseline_person")).count(),
+            "events": service_events.count(),
+            "alerts": Alert.objects.count(),
+            "clocks": Clock.objects.count(),
+        }
+        base = set(Event.objects.filter(source_record__startswith="BASE-")
+                   .values_list("person_id", flat=True))
+        holders = [(p.full_name, p.pk) for p in Person.objects.filter(pk__in=base)]
+        return figures, holders
+
+
+def test_the_interleaved_baseline_leaves_the_service_s_outcome_as_it_was(db: None) -> None:
+    """The baseline's rows go into the same tables between the service's transactions; on
+    a person of their own, so identity and the rules give the same answers as without them."""
+    alone, no_holders = _outcomes(baseline=False)
+    interleaved, holders = _outcomes(baseline=True)
+    assert alone == interleaved and alone["accepted"] == alone["events"] == 150
+    assert no_holders == [] and len(holders) == 1 and holders[0][0] == ""
 
 
 def test_event_stream_is_deterministic_and_repeats_people() -> None:
