@@ -149,8 +149,7 @@ def rows_probed(model: type[models.Model], names: Sequence[str], name: str,
     sql = (f"SELECT probed.* FROM unnest(%s::{element}[]) AS probe(value) "  # noqa: S608
            f"CROSS JOIN LATERAL (SELECT {columns} FROM {quote(model._meta.db_table)} "
            f"WHERE {plain_column(model, name)} = probe.value {bound}) AS probed")
-    literal = array_literal(values)
-    array = values if literal is None else literal  # cast to the column's type above
+    _, array = array_param(values)  # cast to the column's element type above
     with connection.cursor() as cursor:
         cursor.execute(sql, [array] if limit is None else [array, limit])
         yield from cursor.fetchall()

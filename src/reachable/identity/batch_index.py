@@ -14,10 +14,10 @@ in the middle of one, so the answers are the ones the database would give.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar, cast
 
 from reachable.core.held import (
     ids_reserve,
@@ -51,6 +51,9 @@ CHUNK = 1000
 _KEY_COLUMNS = [BlockingKey.profile.field.column, BlockingKey.key.field.column]
 
 
+_V = TypeVar("_V")
+
+
 @dataclass
 class BatchIndex:
     key_profiles: dict[str, list[int]] = field(default_factory=dict)
@@ -61,35 +64,33 @@ class BatchIndex:
     decisions: list[dict[str, Any]] = field(default_factory=list)  # LinkDecision's columns
     # Profiles written in the batch have no id until ``flush``: they are known by -1, -2, ...
     next_unsaved: int = -1
-    # Features of the subjects read ahead, by the subject dict's identity (kept alive here so
-    # the id is not reused): the resolution of the same subject need not compute them again.
-    described: dict[int, tuple[dict[str, Any], Record]] = field(default_factory=dict)
-    # Blocking keys of those records, likewise by the record's identity: a subject's keys are
-    # asked for when reading ahead, when finding candidates and when storing its profile.
-    record_keys: dict[int, tuple[Record, list[str]]] = field(default_factory=dict)
+    # Features of the subjects read ahead, and blocking keys of records, by the identity of
+    # the subject dict or record (kept alive here so the id is not reused): a subject is
+    # described when reading ahead and again when resolved, and its keys are asked for when
+    # reading ahead, when finding candidates and when storing its profile.
+    memo: dict[tuple[str, int], tuple[object, Any]] = field(default_factory=dict)
 
     # -- reading ---------------------------------------------------------------------------
 
+    def _once(self, kind: str, of: object, make: Callable[[], _V]) -> _V:
+        """``make()``, once per ``kind`` and object in the batch; callers do not change it."""
+        key = (kind, id(of))
+        known = self.memo.get(key)
+        if known is not None and known[0] is of:
+            return cast(_V, known[1])
+        value = make()
+        self.memo[key] = (of, value)
+        return value
+
     def keys_of(self, f: Record) -> list[str]:
-        """``blocking.keys_for(f)``, once per record object in the batch (callers do not
-        change the list)."""
-        known = self.record_keys.get(id(f))
-        if known is not None and known[0] is f:
-            return known[1]
-        keys = keys_for(f)
-        self.record_keys[id(f)] = (f, keys)
-        return keys
+        """``blocking.keys_for(f)``, once per record object in the batch."""
+        return self._once("keys", f, lambda: keys_for(f))
 
     def features_of(self, subject: dict[str, Any], scorer: Scorer) -> Record:
         """``scorer.with_tf(features(subject))``, once per subject object in the batch.
 
         The record is shared: callers read it and copy what they keep (``profile_add``)."""
-        known = self.described.get(id(subject))
-        if known is not None and known[0] is subject:
-            return known[1]
-        f = scorer.with_tf(features(subject))
-        self.described[id(subject)] = (subject, f)
-        return f
+        return self._once("features", subject, lambda: scorer.with_tf(features(subject)))
 
     def prefetch(self, records: Iterable[Record], person_ids: Iterable[int] = ()) -> set[int]:
         """Candidates for every record's blocking keys, and what is needed about the people
