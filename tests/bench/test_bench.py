@@ -37,6 +37,10 @@ def test_bench_intake_prints_one_json_object_and_leaves_the_database_untouched(
     assert report["ratio"] == pytest.approx(report["events_per_s"] / report["baseline_rate"],
                                             rel=0.01)
     assert report["vendor"] == connection.vendor
+    # The service's own CPU time is part of its wall time; the rest it spent waiting.
+    assert 0 < report["service_cpu_seconds"] <= report["seconds"] * 1.05
+    assert 0 <= report["service_waiting_share"] < 1
+    assert report["ratio_without_waiting"] >= report["ratio"] * 0.95
     assert report["audit_chain_intact"] is True
     assert report["audit_records"] > 60  # one per event, plus the organisation's set-up
     assert 0 < report["people"] < 60  # repeats matched people already in the index

@@ -22,14 +22,19 @@ class GrantReason(models.TextChoices):
 class AccessGrant(models.Model):
     """A live relationship between a child and a user, a team or an agency."""
 
+    # No single-column index on any of these: each leads a composite index below, and a
+    # grant is written for most events intake accepts.
     person = models.ForeignKey("people.Person", on_delete=models.CASCADE,
-                               related_name="access_grants")
+                               related_name="access_grants", db_index=False)
     user = models.ForeignKey("organisations.User", null=True, blank=True,
-                             on_delete=models.CASCADE, related_name="access_grants")
+                             on_delete=models.CASCADE, related_name="access_grants",
+                             db_index=False)
     team = models.ForeignKey("organisations.Team", null=True, blank=True,
-                             on_delete=models.CASCADE, related_name="access_grants")
+                             on_delete=models.CASCADE, related_name="access_grants",
+                             db_index=False)
     agency = models.ForeignKey("organisations.Agency", null=True, blank=True,
-                               on_delete=models.CASCADE, related_name="access_grants")
+                               on_delete=models.CASCADE, related_name="access_grants",
+                               db_index=False)
     reason = models.CharField(max_length=30, choices=GrantReason.choices)
     source = models.CharField(max_length=80, blank=True)
     started_at = models.DateTimeField()

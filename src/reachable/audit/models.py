@@ -16,17 +16,23 @@ class AuditRecord(models.Model):
     actor_id = models.BigIntegerField(null=True, blank=True)
     actor_label = models.CharField(max_length=200)
     actor_agency = models.CharField(max_length=50, blank=True)
-    action = models.CharField(max_length=80, db_index=True)
+    action = models.CharField(max_length=80)
     object_type = models.CharField(max_length=80)
     object_id = models.CharField(max_length=80, blank=True)
-    person_id = models.BigIntegerField(null=True, blank=True, db_index=True)
+    person_id = models.BigIntegerField(null=True, blank=True)
     detail = models.JSONField(default=dict)
     prev_hash = models.CharField(max_length=64)
-    hash = models.CharField(max_length=64, unique=True)
+    hash = models.CharField(max_length=64)
 
     class Meta:
         ordering = ["id"]
-        indexes = [models.Index(fields=["person_id", "action", "at"])]
+        # Every index is one more write per record, and a record is written with every read
+        # and write of a child's data: no single-column twin of the (person, action, at)
+        # index, and none of the ``varchar_pattern_ops`` twins Django makes for text fields
+        # with ``db_index`` or ``unique`` (nothing asks the log for a prefix).
+        constraints = [models.UniqueConstraint(fields=["hash"], name="audit_hash_unique")]
+        indexes = [models.Index(fields=["person_id", "action", "at"]),
+                   models.Index(fields=["action"], name="audit_action_idx")]
 
     def __str__(self) -> str:
         return f"#{self.pk} {self.action} {self.object_type}:{self.object_id} by {self.actor_label}"

@@ -40,7 +40,8 @@ class Flag(models.TextChoices):
 
 
 class ChildFlag(models.Model):
-    person = models.ForeignKey("people.Person", on_delete=models.PROTECT, related_name="flags")
+    person = models.ForeignKey("people.Person", on_delete=models.PROTECT, related_name="flags",
+                               db_index=False)  # (person, cleared_at) below leads with it
     flag = models.CharField(max_length=40, choices=Flag.choices)
     key = models.CharField(max_length=120, blank=True, default="",
                            help_text="tells apart several flags of one kind (a condition, an "

@@ -36,7 +36,8 @@ class LinkageModel(models.Model):
 class MatchProfile(models.Model):
     # Features are NULL when unknown, never "": Splink and the scorer treat NULL as "missing"
     # (the comparison's null level), and "" would compare equal to "".
-    person = models.ForeignKey(Person, on_delete=models.CASCADE, related_name="match_profiles")
+    person = models.ForeignKey(Person, on_delete=models.CASCADE, related_name="match_profiles",
+                               db_index=False)  # (person, signature) below leads with it
     signature = models.CharField(max_length=40)  # hash of the features below
     forename = models.CharField(max_length=100, null=True)  # noqa: DJ001
     forename_canon = models.CharField(max_length=100, null=True)  # noqa: DJ001
@@ -63,7 +64,12 @@ class MatchProfile(models.Model):
 
 class BlockingKey(models.Model):
     profile = models.ForeignKey(MatchProfile, on_delete=models.CASCADE, related_name="keys")
-    key = models.CharField(max_length=220, db_index=True)
+    key = models.CharField(max_length=220)
+
+    class Meta:
+        # Keys are looked up by equality only: one plain index, without the pattern-ops twin
+        # Django adds for ``db_index`` on text (a dozen keys are written per new profile).
+        indexes = [models.Index(fields=["key"], name="blocking_key_idx")]
 
     def __str__(self) -> str:
         return self.key
@@ -80,11 +86,11 @@ class LinkDecision(models.Model):
     person = models.ForeignKey(Person, on_delete=models.CASCADE, related_name="link_decisions")
     candidate = models.ForeignKey(Person, on_delete=models.SET_NULL, null=True, blank=True,
                                   related_name="+")  # best candidate, for review decisions
-    source = models.CharField(max_length=200, db_index=True)
+    source = models.CharField(max_length=200)
     # A batch row's identity, so that linking the same extract again links nothing twice:
     # ``<agency>:id:<record_id>`` when the file has record ids, else ``<agency>:row:<hash>``
     # of the row's content. Blank for online resolution (intake is idempotent on its own).
-    record_key = models.CharField(max_length=200, blank=True, db_index=True)
+    record_key = models.CharField(max_length=200, blank=True)
     agency_code = models.CharField(max_length=50, blank=True)
     decision = models.CharField(max_length=20, choices=Decision.choices)
     matched_on = models.CharField(max_length=40)
@@ -92,6 +98,12 @@ class LinkDecision(models.Model):
     match_probability = models.FloatField(null=True)
     model_version = models.CharField(max_length=80, blank=True)
     created_at = models.DateTimeField()
+
+    class Meta:
+        # Plain indexes, without the pattern-ops twins of ``db_index`` on text: a decision is
+        # written for every subject intake resolves.
+        indexes = [models.Index(fields=["source"], name="link_decision_source_idx"),
+                   models.Index(fields=["record_key"], name="link_decision_record_idx")]
 
     def __str__(self) -> str:
         return f"{self.source} -> {self.person_id} ({self.decision})"

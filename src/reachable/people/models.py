@@ -21,7 +21,7 @@ class Sex(models.TextChoices):
 class Person(models.Model):
     given_name = models.CharField(max_length=100)
     family_name = models.CharField(max_length=100)
-    name_key = models.CharField(max_length=210, db_index=True)
+    name_key = models.CharField(max_length=210)  # (name_key, date_of_birth) below leads with it
     date_of_birth = models.DateField(null=True, blank=True, db_index=True)
     sex = models.CharField(max_length=1, choices=Sex.choices, default=Sex.UNKNOWN)
     died_on = models.DateField(null=True, blank=True)
@@ -75,16 +75,18 @@ def parse_person_ref(ref: str) -> int | None:
 class PersonName(models.Model):
     """Every name an agency has given for the person (aliases, misspellings, changed surnames)."""
 
-    person = models.ForeignKey(Person, on_delete=models.CASCADE, related_name="names")
+    person = models.ForeignKey(Person, on_delete=models.CASCADE, related_name="names",
+                               db_index=False)  # (person, name_key) below leads with it
     given_name = models.CharField(max_length=100)
     family_name = models.CharField(max_length=100)
-    name_key = models.CharField(max_length=210, db_index=True)
+    name_key = models.CharField(max_length=210)
     source_agency = models.CharField(max_length=50, blank=True)
 
     class Meta:
         constraints = [
             models.UniqueConstraint(fields=["person", "name_key"], name="person_name_unique")
         ]
+        indexes = [models.Index(fields=["name_key"], name="person_name_key_idx")]
 
     def __str__(self) -> str:
         return f"{self.given_name} {self.family_name}"
@@ -117,12 +119,13 @@ class Identifier(models.Model):
 class Address(models.Model):
     person = models.ForeignKey(Person, on_delete=models.CASCADE, related_name="addresses")
     line = models.CharField(max_length=300, blank=True)
-    postcode = models.CharField(max_length=10, db_index=True)
+    postcode = models.CharField(max_length=10)
     recorded_at = models.DateTimeField()
     source_agency = models.CharField(max_length=50, blank=True)
 
     class Meta:
         ordering = ["-recorded_at", "-id"]
+        indexes = [models.Index(fields=["postcode"], name="address_postcode_idx")]
 
     def __str__(self) -> str:
         return self.postcode
@@ -131,7 +134,8 @@ class Address(models.Model):
 class Relationship(models.Model):
     """A directed link: ``person`` has ``related`` as their ``kind`` (e.g. mother, associate)."""
 
-    person = models.ForeignKey(Person, on_delete=models.CASCADE, related_name="relationships")
+    person = models.ForeignKey(Person, on_delete=models.CASCADE, related_name="relationships",
+                               db_index=False)  # (person, related, kind) below leads with it
     related = models.ForeignKey(Person, on_delete=models.CASCADE, related_name="related_to")
     kind = models.CharField(max_length=40)
     recorded_at = models.DateTimeField()
