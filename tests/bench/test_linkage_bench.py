@@ -44,3 +44,41 @@ def test_merged_twin_pairs_are_named_and_counted() -> None:
     assert merged_twin_pairs(predicted, truth, twins) == [("A", "B")]
     assert twins_merged(predicted, truth, twins) == 1
     assert twins_merged({**predicted, "r3": 5}, truth, twins) == 0
+
+
+def test_missed_pairs_are_counted_by_why_they_were_missed() -> None:
+    from reachable.bench.linkage import missed_pairs
+    from reachable.identity.features import features
+
+    home = {"postcode": "E17 4QP", "line": "12 Forest Road"}
+    child = features({"given_name": "Kacper", "family_name": "Nowak",
+                      "date_of_birth": "2012-09-14", "address": home})
+    like_a_parent = features({"given_name": "Kacper", "family_name": "Nowak",
+                              "date_of_birth": "1984-11-20", "address": home})
+    unrelated_looking = features({"given_name": "Jack", "family_name": "Doyle",
+                                  "date_of_birth": "2009-10-30",
+                                  "address": {"postcode": "M1 1AE", "line": "3 Mill Lane"}})
+    counts = missed_pairs([(like_a_parent, child), (unrelated_looking, child), (child, child)])
+    assert counts == {"pairs": 3, "never_blocked": 1, "held_by_safeguard": 0,
+                      "below_auto_link_like_relatives": 1, "below_auto_link": 0, "other": 1}
+    assert "tf_forename" not in child  # the caller's records are left as they were
+
+
+def test_a_large_baseline_is_trained_on_a_sample_and_predicts_over_everything() -> None:
+    from reachable.bench.linkage import _baseline_linker, _synthetic_subject, baseline_record
+    from reachable.identity.synthetic import synthetic_records
+
+    rows = [baseline_record(_synthetic_subject(r), r["record_id"])
+            for r in synthetic_records(400, seed=3)]
+    sampled = _baseline_linker([rows], "dedupe_only", training_records=150)
+    whole = _baseline_linker([rows], "dedupe_only", training_records=10_000)
+    trained = sampled.misc.save_model_to_json()
+    assert trained != whole.misc.save_model_to_json()  # trained on other records
+    forename = next(c for c in trained["comparisons"] if c["output_column_name"] == "forename")
+    assert any("m_probability" in level for level in forename["comparison_levels"])
+    # It scores every record, not only the sample it learnt from.
+    predicted = sampled.inference.predict(threshold_match_probability=0.5)
+    uids = {uid for pair in predicted.as_duckdbpyrelation().select("uid_l, uid_r").fetchall()
+            for uid in pair}
+    assert len(uids) > 150
+    assert uids <= {row["uid"] for row in rows}
