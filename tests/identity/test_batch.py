@@ -14,10 +14,17 @@ import pytest
 from django.core.management import call_command
 
 from reachable.audit.models import AuditRecord
-from reachable.identity.batch import COLUMNS, link_file
+from reachable.core import clock
+from reachable.identity.batch import COLUMNS, BatchLinker, link_file
 from reachable.identity.models import LinkDecision
+from reachable.intake.services import event_submit
+from reachable.mpi.models import PersonMerge
+from reachable.mpi.services import person_merge, person_unmerge
+from reachable.organisations.models import Role
 from reachable.organisations.services import agency_create
 from reachable.people.models import Identifier, Person
+from tests.borough import Borough, build_borough, custody_event
+from tests.world import AT
 
 pytestmark = pytest.mark.django_db
 
@@ -182,3 +189,73 @@ def test_a_street_given_without_a_postcode_still_tells_where_the_child_lives(
     william = Person.objects.get(identifiers__value="9434765919")
     assert LinkDecision.objects.get(source="batch:b.csv:1").person_id == william.pk
     assert list(Address.objects.values_list("postcode", flat=True)) == ["N16 7AB"]
+
+
+def _row(record: str, given: str, family: str = "Nowak", dob: str = "2011-07-19"
+         ) -> tuple[int, dict[str, Any]]:
+    subject = {"record_id": record, "given_name": given, "family_name": family,
+               "date_of_birth": dob}
+    return 1, {c: subject.get(c, "") for c in COLUMNS}
+
+
+def _linked_to(record: str) -> int:
+    return LinkDecision.objects.get(record_key=f"nhs-trust:id:{record}").person_id
+
+
+def test_a_child_an_event_made_while_a_file_was_being_linked_is_found_not_made_again(
+        db: None) -> None:
+    """The linker's snapshot of the index is taken when it starts; each chunk first learns
+    what others committed since (here an agency's event about a child new to the index)."""
+    build_borough()
+    linker = BatchLinker(agency="nhs-trust", source="extract.csv", progress=False)
+    try:
+        with clock.frozen_at(AT):
+            online = event_submit(actor=None, payload=custody_event(nhs=None))
+        linker.link_chunk([_row("H1", "Tomasz")])
+    finally:
+        linker.close()
+    child = Person.objects.get()
+    assert online.result["person"] == child.ref
+    assert _linked_to("H1") == child.pk
+
+
+def _one_child_merged_from_two(borough: Borough) -> tuple[Person, Person]:
+    """Two records a reviewer took for one child: a second valid NHS number kept them apart."""
+    with clock.frozen_at(AT):
+        kept = event_submit(actor=None, payload=custody_event(record="A-1"))
+        extra = event_submit(actor=None, payload=custody_event(
+            record="B-1", given="Zofia", nhs="4010232137"))
+    survivor, merged = (Person.objects.get(pk=int(s.result["person"][2:])) for s in (kept, extra))
+    assert survivor != merged
+    return survivor, merged
+
+
+def _merge(survivor: Person, merged: Person) -> None:
+    person_merge(actor=None, survivor=survivor, merged=merged,
+                 reason="One child: a reviewer compared both records.")
+
+
+def test_rows_are_not_linked_to_a_person_merged_away_while_the_file_was_being_linked(
+        db: None) -> None:
+    survivor, merged = _one_child_merged_from_two(build_borough())
+    linker = BatchLinker(agency="nhs-trust", source="extract.csv", progress=False)
+    try:
+        _merge(survivor, merged)
+        linker.link_chunk([_row("H1", "Zofia")])  # the merged record's description
+    finally:
+        linker.close()
+    assert _linked_to("H1") == survivor.pk
+
+
+def test_rows_follow_a_merge_undone_while_the_file_was_being_linked(db: None) -> None:
+    borough = build_borough()
+    survivor, merged = _one_child_merged_from_two(borough)
+    _merge(survivor, merged)
+    linker = BatchLinker(agency="nhs-trust", source="extract.csv", progress=False)
+    try:
+        person_unmerge(actor=borough.users[Role.MASH_MANAGER],
+                       merge_id=PersonMerge.objects.get().pk, reason="Not one child after all.")
+        linker.link_chunk([_row("H1", "Zofia")])
+    finally:
+        linker.close()
+    assert _linked_to("H1") == merged.pk

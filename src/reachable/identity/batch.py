@@ -33,6 +33,7 @@ from typing import Any
 
 import pyarrow as pa
 from django.db import transaction
+from django.db.models import Max, Q, QuerySet
 
 from reachable.audit.services import audit_append
 from reachable.core import clock
@@ -46,6 +47,7 @@ from reachable.identity.modelstore import active_scorer, thresholds
 from reachable.identity.profiles import profiles_add_bulk
 from reachable.identity.resolver import STRONG_IDENTIFIERS, review_open
 from reachable.identity.scorer import Scorer, probability
+from reachable.people.index_lock import person_index_hold
 from reachable.people.models import Address, Identifier, IdentifierKind, Person, PersonName
 from reachable.people.validators import (
     name_key,
@@ -245,12 +247,27 @@ class IndexSnapshot:
         self.con.execute("CREATE TABLE idx AS SELECT * FROM empty_idx")
         self.con.execute("CREATE TABLE idx_keys (key VARCHAR, uid VARCHAR)")
         self.size = 0
+        self.last_profile = 0  # the highest profile id the snapshot has looked at
+        self.last_merge = 0  # likewise for merges
+        self.unmerged: set[int] = set()  # merges it knows were undone
 
     def load(self) -> None:
-        """Every live profile and key from the database, streamed."""
+        """Every live profile and key from the database, streamed.
+
+        Only profiles up to the highest id at the start are read (and their keys), so
+        ``catch_up`` knows exactly where to go on from; the merges on record now are noted
+        for the same reason.
+        """
+        from reachable.mpi.models import PersonMerge  # the MPI sits below identity
+
+        self.last_profile = MatchProfile.objects.aggregate(last=Max("id"))["last"] or 0
+        self.last_merge = PersonMerge.objects.aggregate(last=Max("id"))["last"] or 0
+        self.unmerged = set(PersonMerge.objects.filter(unmerged_at__isnull=False)
+                            .values_list("pk", flat=True))
         fields = ("id", "person_id", *FEATURE_COLUMNS)
         batch: list[tuple[str, int, Record]] = []
-        query = (MatchProfile.objects.filter(person__merged_into__isnull=True)
+        query = (MatchProfile.objects.filter(person__merged_into__isnull=True,
+                                             id__lte=self.last_profile)
                  .values_list(*fields).order_by())
         for values in query.iterator(chunk_size=20_000):
             f = dict(zip(FEATURE_COLUMNS, values[2:], strict=True))
@@ -260,7 +277,8 @@ class IndexSnapshot:
                 batch = []
         self._insert(batch, keys=False)
         keys: list[tuple[str, str]] = []
-        for key, profile_id in BlockingKey.objects.values_list("key", "profile_id").order_by(
+        for key, profile_id in BlockingKey.objects.filter(
+                profile_id__lte=self.last_profile).values_list("key", "profile_id").order_by(
                 ).iterator(chunk_size=50_000):
             keys.append((key, f"p{profile_id}"))
             if len(keys) >= 200_000:
@@ -289,7 +307,63 @@ class IndexSnapshot:
         self.con.unregister("incoming_keys")
 
     def add(self, profiles: list[tuple[int, int, Record]]) -> None:
+        """Profiles a chunk of this run committed. They are the newest in the index: the chunk
+        held the chain's lock from before it read the index until it committed."""
         self._insert([(f"p{pid}", person, f) for pid, person, f in profiles])
+        self.last_profile = max([self.last_profile, *(pid for pid, _, _ in profiles)])
+
+    def catch_up(self) -> None:
+        """Learn what other transactions committed to the index since the snapshot last
+        looked: new profiles (an event resolved online while this file was being linked) and
+        the people merges and unmerges have moved profiles between.
+
+        Called at the start of each chunk's transaction, under the person index's lock
+        (``people.index_lock``), which every writer of the index holds from its first read to
+        its commit: profile ids are
+        therefore given out in commit order, and nothing can commit meanwhile. Without this a
+        long file would create a second record of a child an agency's event created during
+        the run, or link rows to a person merged away since it started.
+        """
+        from reachable.mpi.models import PersonMerge  # the MPI sits below identity
+
+        last = MatchProfile.objects.aggregate(last=Max("id"))["last"] or 0
+        if last > self.last_profile:
+            self._load_profiles(MatchProfile.objects.filter(
+                id__gt=self.last_profile, id__lte=last, person__merged_into__isnull=True))
+            self.last_profile = last
+        moved: set[int] = set()
+        for pk, survivor, merged, unmerged_at in PersonMerge.objects.filter(
+                Q(pk__gt=self.last_merge) | Q(unmerged_at__isnull=False)).exclude(
+                pk__in=self.unmerged).values_list("pk", "survivor_id", "merged_id",
+                                                  "unmerged_at"):
+            moved.update((survivor, merged))
+            self.last_merge = max(self.last_merge, pk)
+            if unmerged_at is not None:
+                self.unmerged.add(pk)
+        if moved:
+            self._forget_people(moved)
+            self._load_profiles(MatchProfile.objects.filter(
+                person_id__in=moved, person__merged_into__isnull=True,
+                id__lte=self.last_profile))
+
+    def _load_profiles(self, query: QuerySet[MatchProfile]) -> None:
+        fields = ("id", "person_id", *FEATURE_COLUMNS)
+        self._insert([(f"p{values[0]}", values[1],
+                       dict(zip(FEATURE_COLUMNS, values[2:], strict=True)))
+                      for values in query.values_list(*fields).order_by("id")])
+
+    def _forget_people(self, person_ids: set[int]) -> None:
+        self.con.register("forget", pa.table({"person_id": sorted(person_ids)}))
+        try:
+            gone = self.con.sql("SELECT uid FROM idx WHERE person_id IN "
+                                "(SELECT person_id FROM forget)").to_arrow_table()
+            self.con.register("gone", gone)
+            self.con.execute("DELETE FROM idx_keys WHERE uid IN (SELECT uid FROM gone)")
+            self.con.execute("DELETE FROM idx WHERE uid IN (SELECT uid FROM gone)")
+            self.con.unregister("gone")
+            self.size -= gone.num_rows
+        finally:
+            self.con.unregister("forget")
 
     def candidate_pairs(self, rows: list[Row]) -> tuple[pa.Table, pa.Table]:
         """(records, pairs) for Splink: the chunk's rows and the index profiles sharing a key
@@ -417,6 +491,10 @@ class BatchLinker:
         if not rows:
             return
         with transaction.atomic():
+            # Online resolution and merges wait for this chunk (``people.index_lock``), and
+            # the snapshot first learns what they committed since it last looked.
+            person_index_hold()
+            self.snapshot.catch_up()
             new_profiles = self._link_rows(rows, at)
         self.snapshot.add(new_profiles)
         self.summary.chunks += 1

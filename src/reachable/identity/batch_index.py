@@ -69,6 +69,8 @@ class BatchIndex:
     # described when reading ahead and again when resolved, and its keys are asked for when
     # reading ahead, when finding candidates and when storing its profile.
     memo: dict[tuple[str, int], tuple[object, Any]] = field(default_factory=dict)
+    # The person index's lock is held (``people.index_lock``): the batch is one transaction.
+    locked: bool = False
 
     # -- reading ---------------------------------------------------------------------------
 

@@ -26,6 +26,7 @@ from reachable.identity.models import LinkDecision
 from reachable.identity.modelstore import active_scorer, scorer_pinned, thresholds
 from reachable.identity.profiles import candidates_for, profile_add
 from reachable.identity.scorer import Scorer
+from reachable.people.index_lock import person_index_hold
 from reachable.people.models import Identifier, IdentifierKind, Person
 from reachable.people.records import (
     IdentifierKey,
@@ -92,6 +93,7 @@ def resolutions_prefetch(subjects: Iterable[tuple[dict[str, Any], str]]) -> set[
     index = _index.get()
     if index is None:
         return set()
+    _index_hold(index)  # before the first read of the index: see ``resolve_subject``
     scorer = active_scorer()
     keys: list[IdentifierKey] = []
     records: list[Record] = []
@@ -101,6 +103,14 @@ def resolutions_prefetch(subjects: Iterable[tuple[dict[str, Any], str]]) -> set[
     held = identifiers_held(keys)
     return index.prefetch(records,
                           person_ids={identifier.person_id for identifier in held.values()})
+
+
+def _index_hold(index: BatchIndex | None) -> None:
+    """The person index's lock, once per batch (a batch is one transaction) or per subject."""
+    if index is None or not index.locked:
+        person_index_hold()
+    if index is not None:
+        index.locked = True
 
 
 def _issuer(kind: str, agency_code: str) -> str:
@@ -156,11 +166,17 @@ def resolve_subject(*, subject: dict[str, Any], agency_code: str, at: datetime,
 
     ``source`` names the incoming record on the link decision (``event:<agency>:<record>``);
     it defaults to the agency.
+
+    Resolutions are serialised: the transaction takes the person index's lock before it
+    reads the index and keeps it to its end (``people.index_lock``). Two agencies' first
+    events about one new child, arriving together, would otherwise each find no one and make
+    two children; the second now waits, then finds the first's.
     """
+    index = _index.get()
+    _index_hold(index)
     given = subject.get("given_name") or ""
     family = subject.get("family_name") or ""
     dob = subject.get("date_of_birth")
-    index = _index.get()
     scorer = active_scorer()
     f = scorer.with_tf(features(subject)) if index is None else index.features_of(subject, scorer)
     held = _held_identifiers(subject, agency_code)

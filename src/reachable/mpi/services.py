@@ -27,6 +27,7 @@ from reachable.mpi.policies import MatchReviewPolicy, access_merge, access_revie
 from reachable.mpi.repoint import RestoreConflict, rows_move, rows_restore
 from reachable.mpi.selectors import current_person_id, pair_known_distinct
 from reachable.organisations.models import User
+from reachable.people.index_lock import person_index_hold
 from reachable.people.models import Person
 
 AGREEMENTS = frozenset({"agree", "partial", "disagree", "null"})
@@ -135,6 +136,7 @@ def _item_to_decide(actor: User, item_id: int) -> ReviewItem:
 @transaction.atomic
 def review_item_accept(*, actor: User, item_id: int, notes: str = "") -> ReviewItem:
     """The two records are the same child: merge the incoming person into the candidate."""
+    person_index_hold()  # the merge's lock, before the item's row lock (one order for all)
     item = _item_to_decide(actor, item_id)
     text = _notes(notes)
     merge = person_merge(
@@ -216,7 +218,10 @@ def person_merge(
         raise ValidationFailed({"reason": ["Say why these records are the same person."]})
     if survivor.pk == merged.pk:
         raise _refuse("A record cannot be merged into itself.")
-    # Lock both people and read their merge state afresh: two reviewers may race.
+    # Identity resolution waits meanwhile (``people.index_lock``), so no event lands on
+    # ``merged`` after its rows have moved. Then lock both people and read their merge state
+    # afresh: two reviewers may race.
+    person_index_hold()
     locked = {p.pk: p for p in Person.objects.select_for_update().filter(
         pk__in=[survivor.pk, merged.pk])}
     if len(locked) != 2:
@@ -277,6 +282,7 @@ def person_unmerge(*, actor: User, merge_id: int, reason: str,
     Rows added to the survivor after the merge stay with the survivor. ``mark_distinct``
     (default) records the two as different people, so linkage does not offer them again.
     """
+    person_index_hold()  # as ``person_merge``: resolution waits until the rows are back
     merge = access_merge(actor, merge_id)
     if not MatchReviewPolicy.can_unmerge(actor):
         raise PermissionDenied("Only a MASH manager can undo a merge.")
