@@ -17,6 +17,7 @@ from reachable.organisations.services import (
     team_create,
     user_create,
 )
+from reachable.people.models import Person, parse_person_ref
 
 PASSWORD = "correct-horse-battery-staple"
 
@@ -114,3 +115,17 @@ def custody_event(*, record: str = "CUST-1", at: datetime | str = "2025-03-06T10
         "subject": subject,
         "data": {"force": force, "station": "Brixton", "offence": "robbery"},
     }
+
+
+SECOND_NHS = "4010232137"  # valid, and not the one ``custody_event`` gives
+
+
+def one_child_recorded_twice(b: Borough, *, given: str = "Tomasz") -> tuple[Person, Person]:
+    """The same child as two records (``custody_event``'s, then ``given`` with a second valid
+    NHS number, which keeps them apart: two valid NHS numbers are never linked on their own)."""
+    kept = b.submit(custody_event(record="A-1"))
+    extra = b.submit(custody_event(record="B-1", given=given, nhs=SECOND_NHS))
+    first, second = (Person.objects.get(pk=parse_person_ref(s.result["person"]))
+                     for s in (kept, extra))
+    assert first != second
+    return first, second

@@ -23,7 +23,7 @@ from reachable.mpi.services import person_merge, person_unmerge
 from reachable.organisations.models import Role
 from reachable.organisations.services import agency_create
 from reachable.people.models import Identifier, Person
-from tests.borough import Borough, build_borough, custody_event
+from tests.borough import Borough, build_borough, custody_event, one_child_recorded_twice
 from tests.world import AT
 
 pytestmark = pytest.mark.django_db
@@ -220,14 +220,9 @@ def test_a_child_an_event_made_while_a_file_was_being_linked_is_found_not_made_a
 
 
 def _one_child_merged_from_two(borough: Borough) -> tuple[Person, Person]:
-    """Two records a reviewer took for one child: a second valid NHS number kept them apart."""
+    """Two records a reviewer took for one child."""
     with clock.frozen_at(AT):
-        kept = event_submit(actor=None, payload=custody_event(record="A-1"))
-        extra = event_submit(actor=None, payload=custody_event(
-            record="B-1", given="Zofia", nhs="4010232137"))
-    survivor, merged = (Person.objects.get(pk=int(s.result["person"][2:])) for s in (kept, extra))
-    assert survivor != merged
-    return survivor, merged
+        return one_child_recorded_twice(borough, given="Zofia")
 
 
 def _merge(survivor: Person, merged: Person) -> None:

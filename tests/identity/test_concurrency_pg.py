@@ -20,10 +20,14 @@ from reachable.identity.batch import COLUMNS, BatchLinker
 from reachable.intake.services import event_submit
 from reachable.mpi.services import person_merge
 from reachable.people.models import Person
-from tests.borough import Borough, build_borough, custody_event
+from tests.borough import (
+    SECOND_NHS,
+    Borough,
+    build_borough,
+    custody_event,
+    one_child_recorded_twice,
+)
 from tests.world import AT
-
-OTHER_NHS = "4010232137"  # valid, and not the one ``custody_event`` gives
 
 
 @pytest.fixture
@@ -102,13 +106,8 @@ def test_two_agencies_first_events_about_one_new_child_make_one_child(
 
 
 def _two_records_of_one_child(b: Borough) -> tuple[Person, Person]:
-    """The same child twice: a second, different valid NHS number keeps them apart."""
     with clock.frozen_at(AT):
-        kept = b.submit(custody_event(record="A-1"))
-        extra = b.submit(custody_event(record="B-1", nhs=OTHER_NHS))
-    assert kept.result["person"] != extra.result["person"]
-    return (Person.objects.get(pk=int(kept.result["person"][2:])),
-            Person.objects.get(pk=int(extra.result["person"][2:])))
+        return one_child_recorded_twice(b)
 
 
 def test_an_event_arriving_during_a_merge_lands_on_the_survivor(borough: Borough) -> None:
@@ -116,7 +115,7 @@ def test_an_event_arriving_during_a_merge_lands_on_the_survivor(borough: Borough
     held = HeldOpen(
         lambda: person_merge(actor=None, survivor=survivor, merged=merged,
                              reason="One child: a reviewer compared both records."),
-        _submit(borough, "met-police", "B-2", nhs=OTHER_NHS))
+        _submit(borough, "met-police", "B-2", nhs=SECOND_NHS))
     assert held.second_waited()
     event = Event.objects.get(source_record="B-2")
     assert event.person_id == survivor.pk
@@ -126,7 +125,7 @@ def test_an_event_arriving_during_a_merge_lands_on_the_survivor(borough: Borough
 def test_a_merge_started_during_an_event_moves_that_event_too(borough: Borough) -> None:
     survivor, merged = _two_records_of_one_child(borough)
     held = HeldOpen(
-        _submit(borough, "met-police", "B-2", nhs=OTHER_NHS),
+        _submit(borough, "met-police", "B-2", nhs=SECOND_NHS),
         lambda: person_merge(actor=None, survivor=survivor, merged=merged,
                              reason="One child: a reviewer compared both records."))
     assert held.second_waited()

@@ -290,7 +290,7 @@ def _baseline_linker(tables: list[Any], link_type: LinkType, *,
     linker.training.estimate_u_using_random_sampling(max_pairs=2e6, seed=SEED)
     for cols in BASELINE_TRAINING_BLOCKS:
         linker.training.estimate_parameters_using_expectation_maximisation(block_on(*cols))
-    if training is tables:
+    if total <= limit:  # trained on every record: nothing to carry over
         return linker
     return linker_for(tables, linker.misc.save_model_to_json())
 

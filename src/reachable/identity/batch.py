@@ -308,7 +308,7 @@ class IndexSnapshot:
 
     def add(self, profiles: list[tuple[int, int, Record]]) -> None:
         """Profiles a chunk of this run committed. They are the newest in the index: the chunk
-        held the chain's lock from before it read the index until it committed."""
+        held the person index's lock from before it read the index until it committed."""
         self._insert([(f"p{pid}", person, f) for pid, person, f in profiles])
         self.last_profile = max([self.last_profile, *(pid for pid, _, _ in profiles)])
 
@@ -319,10 +319,10 @@ class IndexSnapshot:
 
         Called at the start of each chunk's transaction, under the person index's lock
         (``people.index_lock``), which every writer of the index holds from its first read to
-        its commit: profile ids are
-        therefore given out in commit order, and nothing can commit meanwhile. Without this a
-        long file would create a second record of a child an agency's event created during
-        the run, or link rows to a person merged away since it started.
+        its commit: profile ids are therefore given out in commit order, and nothing can
+        commit meanwhile. Without this a long file would create a second record of a child an
+        agency's event created during the run, or link rows to a person merged away since it
+        started.
         """
         from reachable.mpi.models import PersonMerge  # the MPI sits below identity
 
