@@ -81,16 +81,29 @@ def _fields(*, actor: Actor | None, action: str, object_type: str, object_id: st
 
 
 class AuditBuffer:
-    """Records hashed and chained at once but written together, in one INSERT, on ``flush``.
+    """Records kept in order, then chained and written together, in one INSERT, on ``flush``.
 
-    For bulk paths (batch intake) inside one transaction: the chain tail is read once under
-    the lock, which the transaction then holds, so nobody else can append in between. Each
-    record is still one record per change, with the same hash it would have had unbuffered.
+    For bulk paths (batch intake, the sweep) inside one transaction. Each record is still one
+    record per change, with the hash it would have had unbuffered; but the chain's lock is
+    taken, and the tail read, only when the records are written, at the end of the block.
+
+    Why last: every other writer that audits locks its rows first and the chain after (an
+    acknowledgement meets its clocks, then audits; the sweep locks the clocks due, then
+    audits). A batch that took the chain's lock at its first record and met a clock at its
+    end held the lock the sweep was waiting for while it waited for the sweep's clock: a
+    deadlock, which PostgreSQL breaks by aborting one of them. Taken last, the lock is held by
+    a transaction only while it writes its records and commits, so nobody holding it waits
+    for a row, and audited reads (every page about a child) no longer queue behind a whole
+    batch. A record's ``at`` is still the moment of the change; the chain's order is the order
+    the records were written in.
     """
 
     def __init__(self) -> None:
+        # The hash of the last record this buffer wrote, while this transaction holds the
+        # chain's lock; None until the first flush, or after someone else has appended.
         self._tail: str | None = None
-        # Records as their column values (cheaper than model instances by the hundred thousand).
+        # Records as their column values (cheaper than model instances by the hundred
+        # thousand); pending ones are chained (``prev_hash``, ``hash``) when flushed.
         self._pending: list[dict[str, Any]] = []
         self._written: list[dict[str, Any]] = []  # flushed by this buffer, for rollback_to
 
@@ -99,21 +112,26 @@ class AuditBuffer:
                detail: dict[str, Any] | None = None) -> None:
         if not transaction.get_connection().in_atomic_block:
             raise RuntimeError("audit appends must run inside the transaction they record")
+        self._pending.append(_fields(actor=actor, action=action, object_type=object_type,
+                                     object_id=object_id, person_id=person_id, detail=detail,
+                                     prev_hash=""))
+
+    def flush(self) -> None:
+        """Chain the pending records onto the log's tail and write them."""
+        if not self._pending:
+            return
         if self._tail is None:
             _lock_chain_tail()
             self._tail = _chain_tail()
-        fields = _fields(actor=actor, action=action, object_type=object_type,
-                         object_id=object_id, person_id=person_id, detail=detail,
-                         prev_hash=self._tail)
-        fields["hash"] = record_hash(**fields)
-        self._pending.append(fields)
-        self._tail = fields["hash"]
-
-    def flush(self) -> None:
-        if self._pending:
-            _insert_records(self._pending)
-            self._written.extend(self._pending)
-            self._pending = []
+        tail = self._tail
+        for fields in self._pending:
+            fields.pop("hash", None)  # written once in a savepoint since rolled back
+            fields["prev_hash"] = tail
+            fields["hash"] = tail = record_hash(**fields)
+        _insert_records(self._pending)
+        self._tail = tail
+        self._written.extend(self._pending)
+        self._pending = []
 
     def mark(self) -> tuple[int, int]:
         """A point to roll back to if the savepoint about to open is rolled back."""
@@ -123,17 +141,18 @@ class AuditBuffer:
         """The savepoint opened at ``mark`` rolled back: keep exactly the records before it.
 
         Records flushed inside that savepoint are gone from the table with it; those appended
-        before the mark go back to pending, to be written again.
+        before the mark go back to pending, to be chained and written again. The tail is the
+        last record still written (its lock was taken before the savepoint, so it is still
+        held); with none, the next flush takes the lock and reads the tail afresh.
         """
         written, total = mark
         lost = self._written[written:]
         del self._written[written:]
-        keep = (lost + self._pending)[: total - written]
-        self._pending = keep
-        self._tail = keep[-1]["hash"] if keep else None
+        self._pending = (lost + self._pending)[: total - written]
+        self._tail = self._written[-1]["hash"] if self._written else None
 
     def discard(self) -> None:
-        """Forget unwritten records (their transaction rolled back) and re-read the tail."""
+        """Forget unwritten records (their transaction rolled back)."""
         self._pending = []
         self._written = []
         self._tail = None

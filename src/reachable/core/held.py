@@ -279,12 +279,19 @@ def _changes_write(changes: list[_Change]) -> None:
     """The held changes, one ``executemany`` per statement shape. Changes to different rows
     commute, so they are grouped; should one row have been changed twice, they are written
     one by one in order. Each statement names one row by its key, so a group of changes
-    that must all apply has changed as many rows as it has changes."""
+    that must all apply has changed as many rows as it has changes.
+
+    Grouped changes are written tables by name, rows by key: the order in which other
+    writers lock the same rows (an acknowledgement changes its alert, then its clocks; the
+    sweep locks clocks by id). Written in the batch's own order (a clock met, then its alert
+    settled), a batch could hold a clock an acknowledgement was about to meet while waiting
+    for the alert that acknowledgement held: a deadlock.
+    """
     if len({change.row for change in changes}) == len(changes):
         groups: dict[tuple[str, bool], list[_Change]] = {}
-        for change in changes:
+        for change in sorted(changes, key=lambda change: change.row):
             groups.setdefault((change.sql, change.must_change), []).append(change)
-        runs = list(groups.values())
+        runs = sorted(groups.values(), key=lambda run: run[0].row[0])
     else:
         runs = [[change] for change in changes]
     with connection.cursor() as cursor:
