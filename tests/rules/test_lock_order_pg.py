@@ -6,7 +6,8 @@ Each test pauses one writer, in its own thread and transaction, at the moment it
 rows it changes and has yet to audit; starts a batch that needs one of those rows; waits until
 PostgreSQL reports the batch waiting for a lock; and lets the first writer go on to audit. Had
 the batch taken the audit chain's lock before it reached that row, each would now wait for the
-other, and PostgreSQL would abort one ("deadlock detected"). (SQLite serialises all writers,
+other, and PostgreSQL would abort one ("deadlock detected"). The last test pauses the batch
+itself and checks that an audited read need not wait for it. (SQLite serialises all writers,
 so these run on PostgreSQL only.)
 """
 
@@ -20,11 +21,13 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
-from django.db import connection, connections
+from django.db import connection, connections, transaction
 
 from reachable.audit.models import AuditRecord
+from reachable.audit.services import audit_append
 from reachable.audit.verify import verify_chain
 from reachable.core import clock
+from reachable.intake import services as intake_services
 from reachable.intake.services import Submission, events_submit_batch
 from reachable.rules import services as alert_services
 from reachable.rules import sweep
@@ -71,11 +74,10 @@ class Paused:
             self.reached.set()
             assert self._go.wait(timeout=30)
 
-    def start(self) -> Paused:
+    def start(self) -> None:
         self._thread.start()
         assert self.reached.wait(timeout=30)
         assert not self.errors, self.errors
-        return self
 
     def go(self) -> Any:
         self._go.set()
@@ -252,4 +254,43 @@ def test_a_batch_meeting_the_clock_of_an_alert_being_acknowledged_waits_for_it(
     assert (alert.status, alert.acknowledged_by) == (AlertStatus.ACKNOWLEDGED, practitioner)
     assert _audit_order("alert.acknowledged", "event.accepted")[-2:] == [
         "alert.acknowledged", "event.accepted"]
+    assert verify_chain().intact
+
+
+def test_an_audited_read_does_not_wait_for_a_batch_under_way(
+        borough: Borough, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A batch paused at its second event, its first event's audit record made: a page view
+    (one audit record in its own transaction) goes through at once, and both records are in
+    the chain afterwards."""
+    real_evaluate = intake_services.evaluate_event
+    evaluated: list[int] = []
+
+    def pause_at_the_second_event(event: Any, **kwargs: Any) -> Any:
+        evaluated.append(event.pk)
+        if len(evaluated) == 2:
+            batch.pause_here()
+        return real_evaluate(event, **kwargs)
+
+    monkeypatch.setattr(intake_services, "evaluate_event", pause_at_the_second_event)
+    at = local("2025-04-22T10:00")
+    payloads = [screened("amber", at, record=f"screen-{n}") for n in (1, 2)]
+
+    def submit() -> Any:
+        with clock.frozen_at(at + timedelta(minutes=1)):
+            return events_submit_batch(actor=borough.system_for("csc"), payloads=payloads)
+
+    batch = Paused(submit)
+    batch.start()
+    try:
+        with transaction.atomic():
+            with connection.cursor() as cursor:  # waiting for the batch fails, not hangs
+                cursor.execute("SET LOCAL lock_timeout = '2s'")
+            audit_append(actor=borough.users["mash_practitioner"], action="person.viewed",
+                         object_type="person", object_id=1)
+    finally:
+        outcomes = batch.go()
+    assert [type(o) for o in outcomes] == [Submission, Submission]
+    assert len(evaluated) == 2  # the batch went through in one pass, no replay
+    assert _audit_order("person.viewed", "event.accepted")[-3:] == [
+        "person.viewed", "event.accepted", "event.accepted"]
     assert verify_chain().intact

@@ -281,11 +281,13 @@ def _changes_write(changes: list[_Change]) -> None:
     one by one in order. Each statement names one row by its key, so a group of changes
     that must all apply has changed as many rows as it has changes.
 
-    Grouped changes are written tables by name, rows by key: the order in which other
-    writers lock the same rows (an acknowledgement changes its alert, then its clocks; the
-    sweep locks clocks by id). Written in the batch's own order (a clock met, then its alert
-    settled), a batch could hold a clock an acknowledgement was about to meet while waiting
-    for the alert that acknowledgement held: a deadlock.
+    Grouped changes are written table by table in name order, and each statement's rows in
+    key order: the order in which other writers lock the same rows (an acknowledgement
+    changes its alert, then its clocks; the sweep locks clocks by id). Written in the batch's
+    own order (a clock met, then its alert settled), a batch could hold a clock an
+    acknowledgement was about to meet while waiting for the alert that acknowledgement held:
+    a deadlock. (Changes written one by one keep the batch's order; that needs one row
+    changed twice in one batch, and is rare.)
     """
     if len({change.row for change in changes}) == len(changes):
         groups: dict[tuple[str, bool], list[_Change]] = {}
