@@ -19,7 +19,11 @@ from reachable.organisations.services import agency_create
 pytestmark = pytest.mark.django_db
 
 
-def test_spark_engine_links_a_small_file_as_duckdb_does(tmp_path: Path) -> None:
+def test_spark_engine_links_a_small_file_as_duckdb_does(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    workdir = tmp_path / "cwd"
+    workdir.mkdir()
+    monkeypatch.chdir(workdir)  # where the command is run from: Spark leaves nothing there
     agency_create(actor=None, code="school", name="School", kind="school")
     rows = [r for r in synthetic_records(40, seed=11)][:14]
     for row in rows:
@@ -38,3 +42,4 @@ def test_spark_engine_links_a_small_file_as_duckdb_does(tmp_path: Path) -> None:
     assert spark.engine == "spark" and spark.rows == duck.rows == 14
     assert spark.new_people == 0  # every row now finds the person DuckDB's run created
     assert spark_people == duck_people
+    assert list(workdir.iterdir()) == []

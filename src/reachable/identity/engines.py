@@ -10,6 +10,7 @@ creators (``splink_settings``) and the saved m/u probabilities are copied level 
 from __future__ import annotations
 
 import logging
+import os
 import shutil
 import tempfile
 from typing import Any, Protocol
@@ -96,23 +97,29 @@ class SparkEngine:
     def __init__(self, document: dict[str, Any]) -> None:
         self.settings = _model_settings(document, "spark")
         self._spark: Any = None
-        self._checkpoints = ""
+        self._scratch = ""
 
     def _session(self) -> Any:
         if self._spark is None:
             from pyspark.sql import SparkSession
             from splink.backends.spark import similarity_jar_location
 
+            # Spark's scratch (checkpoints, and the SQL warehouse it would otherwise make as
+            # ./spark-warehouse in whatever directory the command ran from) lives in one
+            # temporary directory, removed by ``close``.
+            self._scratch = tempfile.mkdtemp(prefix="reachable-spark-")
             self._spark = (SparkSession.builder.master("local[2]")
                            .appName("reachable-link")
                            .config("spark.jars", similarity_jar_location())
                            .config("spark.sql.shuffle.partitions", "4")
                            .config("spark.ui.enabled", "false")
                            .config("spark.driver.memory", "2g")
+                           .config("spark.sql.warehouse.dir",
+                                   os.path.join(self._scratch, "warehouse"))
                            .getOrCreate())
             self._spark.sparkContext.setLogLevel("ERROR")
-            self._checkpoints = tempfile.mkdtemp(prefix="reachable-spark-")
-            self._spark.sparkContext.setCheckpointDir(self._checkpoints)
+            self._spark.sparkContext.setCheckpointDir(
+                os.path.join(self._scratch, "checkpoints"))
         return self._spark
 
     def score(self, records: pa.Table, pairs: pa.Table, threshold: float) -> pa.Table:
@@ -151,7 +158,7 @@ class SparkEngine:
         if self._spark is not None:
             self._spark.stop()
             self._spark = None
-            shutil.rmtree(self._checkpoints, ignore_errors=True)
+            shutil.rmtree(self._scratch, ignore_errors=True)
 
 
 def engine_for(name: str, document: dict[str, Any]) -> DuckDBEngine | SparkEngine:
