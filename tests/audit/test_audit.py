@@ -142,6 +142,19 @@ def test_verify_reports_an_intact_chain(borough: Borough, child: Person) -> None
     assert report["intact"] is True and report["first_broken_id"] is None
 
 
+def test_verify_shows_its_progress_on_stderr(borough: Borough, child: Person) -> None:
+    total = AuditRecord.objects.count()
+    seen: list[int] = []
+    assert verify_chain(batch_size=2, progress=seen.append).intact
+    assert seen == sorted(seen) and seen[-1] == total and len(seen) == (total + 1) // 2
+    out, err = StringIO(), StringIO()
+    call_command("audit", "verify", stdout=out, stderr=err)
+    assert "audit verify" in err.getvalue() and f"{total}/{total}" in err.getvalue()
+    quiet = StringIO()
+    call_command("audit", "verify", "--no-progress", stdout=StringIO(), stderr=quiet)
+    assert quiet.getvalue() == ""
+
+
 def _sqlite_only() -> None:
     if connection.vendor != "sqlite":
         pytest.skip("PostgreSQL refuses UPDATE/DELETE on the log (see the trigger tests)")
