@@ -21,10 +21,12 @@ DEFAULT_THREADS = 2
 DEFAULT_SPILL = "20GB"
 
 
-def duckdb_connect() -> duckdb.DuckDBPyConnection:
+def duckdb_connect(*, threads: int | None = None) -> duckdb.DuckDBPyConnection:
+    """A bounded connection; ``threads`` overrides the setting (training asks for one)."""
     con = duckdb.connect()
     memory = str(getattr(settings, "LINKAGE_DUCKDB_MEMORY", DEFAULT_MEMORY))
-    threads = int(getattr(settings, "LINKAGE_DUCKDB_THREADS", DEFAULT_THREADS))
+    if threads is None:
+        threads = int(getattr(settings, "LINKAGE_DUCKDB_THREADS", DEFAULT_THREADS))
     spill_limit = str(getattr(settings, "LINKAGE_DUCKDB_SPILL", DEFAULT_SPILL))
     spill = Path(tempfile.gettempdir()) / "reachable-duckdb"
     con.execute(f"SET threads TO {threads}")

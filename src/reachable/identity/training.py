@@ -19,7 +19,7 @@ import hashlib
 import json
 import logging
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import datetime
 from typing import Any
 
@@ -98,23 +98,39 @@ def model_version(splink_json: dict[str, Any], label: str, at: datetime) -> str:
 
 
 def train(records: Iterable[Record], *, label: str, at: datetime, seed: int = 42,
-          max_pairs: float = 2e6, description: str = "") -> dict[str, Any]:
-    """Train on feature records (each with a ``uid``); returns the model document."""
+          max_pairs: float = 2e6, description: str = "",
+          progress: Callable[[str], None] | None = None) -> dict[str, Any]:
+    """Train on feature records (each with a ``uid``); returns the model document.
+
+    ``progress`` is told each stage as it starts: on a borough's population training takes
+    minutes, most of them in u-sampling and expectation maximisation."""
     from splink import DuckDBAPI, Linker, block_on
+
+    def stage(text: str) -> None:
+        if progress is not None:
+            progress(text)
 
     rows = list(records)
     if len(rows) < 50:
         raise ValueError("training needs at least 50 records")
+    stage(f"{len(rows)} records: term frequencies of names and postcodes")
     tables, floors = term_frequencies(rows)
-    con = duckdb_connect()
+    # One thread: with more, DuckDB's parallel sums add the same numbers in a different order
+    # from run to run, the m-probabilities differ in their last bits, and so would the
+    # version (a hash of the model): the same population and seed must give the same model.
+    con = duckdb_connect(threads=1)
     db_api = DuckDBAPI(connection=con)
     data = db_api.register(feature_table(rows, tables=tables, floors=floors))
     linker = Linker(data, project_settings(), log_level=logging.WARNING)
+    stage("prior from the deterministic rules")
     linker.training.estimate_probability_two_random_records_match(
         [block_on(*cols) for cols in DETERMINISTIC_RULES], recall=DETERMINISTIC_RECALL)
+    stage(f"u-probabilities from {max_pairs:,.0f} random pairs (seed {seed})")
     linker.training.estimate_u_using_random_sampling(max_pairs=max_pairs, seed=seed)
-    for alternatives in TRAINING_BLOCKS:
+    for number, alternatives in enumerate(TRAINING_BLOCKS, start=1):
         cols = _usable_block(rows, alternatives)
+        stage(f"m-probabilities by expectation maximisation {number}/{len(TRAINING_BLOCKS)}: "
+              f"pairs agreeing on {', '.join(cols)}")
         linker.training.estimate_parameters_using_expectation_maximisation(
             block_on(*cols), estimate_without_term_frequencies=True)
     splink_json = linker.misc.save_model_to_json()

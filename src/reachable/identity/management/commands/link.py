@@ -12,6 +12,8 @@ default model.
 from __future__ import annotations
 
 import json
+import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -69,7 +71,18 @@ class Command(BaseCommand):
         from reachable.identity.modelstore import model_install
         from reachable.identity.training import train, training_records
 
+        if options["no_store"] and not options["output"]:
+            raise CommandError("--no-store needs --output: the model would go nowhere")
         at = clock.now()
+        started = time.monotonic()
+        stream = getattr(self.stderr, "_out", sys.stderr)
+
+        def progress(text: str) -> None:
+            if not options["no_progress"]:
+                print(f"link train [{time.monotonic() - started:6.1f} s] {text}", file=stream,
+                      flush=True)
+
+        progress("reading the population")
         if options["synthetic"]:
             from reachable.identity.synthetic import synthetic_features
 
@@ -81,7 +94,8 @@ class Command(BaseCommand):
             label, description = "local", "the local population (every match profile)"
         try:
             document = train(records, label=label, at=at, seed=options["seed"],
-                             max_pairs=options["max_pairs"], description=description)
+                             max_pairs=options["max_pairs"], description=description,
+                             progress=progress)
         except ValueError as exc:
             raise CommandError(str(exc)) from exc
         if options["output"]:
@@ -90,8 +104,9 @@ class Command(BaseCommand):
         stored = not options["no_store"]
         if stored:
             model_install(document=document, at=at, activate=not options["no_activate"])
-        elif not options["output"]:
-            raise CommandError("--no-store needs --output")
+        progress(f"model {document['version']}: "
+                 + ("not stored" if not stored else "stored, not active"
+                    if options["no_activate"] else "stored and active"))
         self.stdout.write(json.dumps({"version": document["version"],
                                       "records": document["trained_on"]["records"],
                                       "stored": stored,
