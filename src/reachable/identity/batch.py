@@ -236,6 +236,14 @@ def _arrow(rows: list[tuple[str, int, Record]], scorer: Scorer) -> pa.Table:
     return pa.table(columns, schema=_schema())
 
 
+def _profile_rows(query: QuerySet[MatchProfile]) -> Iterator[tuple[str, int, Record]]:
+    """The snapshot's rows (uid, person id, features) of the profiles ``query`` selects,
+    streamed."""
+    fields = ("id", "person_id", *FEATURE_COLUMNS)
+    for values in query.values_list(*fields).iterator(chunk_size=20_000):
+        yield f"p{values[0]}", values[1], dict(zip(FEATURE_COLUMNS, values[2:], strict=True))
+
+
 class IndexSnapshot:
     """The index's profiles and blocking keys in DuckDB, for joining a chunk's keys."""
 
@@ -264,14 +272,10 @@ class IndexSnapshot:
         self.last_merge = PersonMerge.objects.aggregate(last=Max("id"))["last"] or 0
         self.unmerged = set(PersonMerge.objects.filter(unmerged_at__isnull=False)
                             .values_list("pk", flat=True))
-        fields = ("id", "person_id", *FEATURE_COLUMNS)
         batch: list[tuple[str, int, Record]] = []
-        query = (MatchProfile.objects.filter(person__merged_into__isnull=True,
-                                             id__lte=self.last_profile)
-                 .values_list(*fields).order_by())
-        for values in query.iterator(chunk_size=20_000):
-            f = dict(zip(FEATURE_COLUMNS, values[2:], strict=True))
-            batch.append((f"p{values[0]}", values[1], f))
+        for row in _profile_rows(MatchProfile.objects.filter(
+                person__merged_into__isnull=True, id__lte=self.last_profile).order_by()):
+            batch.append(row)
             if len(batch) >= 50_000:
                 self._insert(batch, keys=False)
                 batch = []
@@ -347,10 +351,7 @@ class IndexSnapshot:
                 id__lte=self.last_profile))
 
     def _load_profiles(self, query: QuerySet[MatchProfile]) -> None:
-        fields = ("id", "person_id", *FEATURE_COLUMNS)
-        self._insert([(f"p{values[0]}", values[1],
-                       dict(zip(FEATURE_COLUMNS, values[2:], strict=True)))
-                      for values in query.values_list(*fields).order_by("id")])
+        self._insert(list(_profile_rows(query.order_by("id"))))
 
     def _forget_people(self, person_ids: set[int]) -> None:
         self.con.register("forget", pa.table({"person_id": sorted(person_ids)}))
