@@ -7,7 +7,7 @@ import pytest
 from django.db import transaction
 
 from reachable.audit.models import AuditRecord
-from reachable.audit.services import audit_append, audit_buffered
+from reachable.audit.services import audit_append, audit_buffered, audit_deferred
 from reachable.audit.verify import verify_chain
 
 
@@ -48,3 +48,73 @@ def test_a_failed_block_writes_nothing() -> None:
         buffer.append(actor=None, action="lost", object_type="t")
         raise Boom
     assert not AuditRecord.objects.exists()
+
+
+def _actions() -> list[str]:
+    return list(AuditRecord.objects.order_by("id").values_list("action", flat=True))
+
+
+@pytest.mark.django_db
+def test_a_deferral_writes_its_levels_records_at_its_end() -> None:
+    with transaction.atomic(), audit_deferred():
+        audit_append(actor=None, action="read.one", object_type="t")
+        audit_append(actor=None, action="read.two", object_type="t")
+        assert not AuditRecord.objects.exists()
+    assert _actions() == ["read.one", "read.two"]
+    assert verify_chain().intact
+
+
+@pytest.mark.django_db
+def test_a_deferrals_records_are_never_written_inside_a_savepoint_that_rolls_back() -> None:
+    """A service's own atomic block writes its records at once, and they go with it if it
+    rolls back; the view's waiting records are not flushed into it, so they survive."""
+    with transaction.atomic(), audit_deferred():
+        audit_append(actor=None, action="read.before", object_type="t")
+        with pytest.raises(Boom), transaction.atomic():
+            audit_append(actor=None, action="write.lost", object_type="t")
+            assert _actions() == ["write.lost"]  # written at once, the read still waiting
+            raise Boom
+        with transaction.atomic():
+            audit_append(actor=None, action="write.kept", object_type="t")
+        audit_append(actor=None, action="read.after", object_type="t")
+    assert _actions() == ["write.kept", "read.before", "read.after"]
+    assert verify_chain().intact
+
+
+@pytest.mark.django_db
+def test_a_batch_inside_a_deferral_is_chained_after_what_the_deferral_wrote() -> None:
+    with transaction.atomic(), audit_deferred():
+        audit_append(actor=None, action="read.first", object_type="t")
+        with transaction.atomic(), audit_buffered() as buffer:
+            buffer.append(actor=None, action="batch.one", object_type="t")
+        with audit_buffered() as buffer:  # at the deferral's own level: it writes first
+            buffer.append(actor=None, action="batch.two", object_type="t")
+    assert _actions() == ["batch.one", "read.first", "batch.two"]
+    assert verify_chain().intact
+
+
+@pytest.mark.django_db
+def test_a_deferral_in_a_transaction_marked_to_roll_back_writes_nothing_and_raises_nothing(
+        ) -> None:
+    """As Django REST framework marks a request whose view answered with an error."""
+    with transaction.atomic():
+        with transaction.atomic():
+            audit_append(actor=None, action="write.undone", object_type="t")
+            with audit_deferred():
+                audit_append(actor=None, action="read.undone", object_type="t")
+                transaction.set_rollback(True)
+        assert transaction.get_rollback() is False  # the savepoint rolled back, not more
+    assert not AuditRecord.objects.exists()
+
+
+@pytest.mark.django_db
+def test_a_failed_deferral_writes_nothing() -> None:
+    with pytest.raises(Boom), transaction.atomic(), audit_deferred():
+        audit_append(actor=None, action="read.lost", object_type="t")
+        raise Boom
+    assert not AuditRecord.objects.exists()
+
+
+def test_a_deferral_needs_a_transaction() -> None:
+    with pytest.raises(RuntimeError, match="inside the transaction"), audit_deferred():
+        pass

@@ -69,6 +69,9 @@ class Paused:
             self.reached.set()
             connections.close_all()
 
+    def in_its_thread(self) -> bool:
+        return threading.current_thread() is self._thread
+
     def pause_here(self) -> None:
         if not self._go.is_set():
             self.reached.set()

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from contextvars import ContextVar
 from typing import Any, Protocol
 
@@ -98,7 +98,12 @@ class AuditBuffer:
     the records were written in.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, *, level: int | None = None) -> None:
+        # For ``audit_deferred``: the savepoint depth whose direct appends (``audit_append``)
+        # this buffer takes; appends made deeper are written at once, so that a savepoint
+        # rolled back takes its records with it. None for the bulk paths, which append to
+        # the buffer themselves and roll it back by ``mark``.
+        self.level = level
         # The hash of the last record this buffer wrote, while this transaction holds the
         # chain's lock; None until the first flush, or after someone else has appended.
         self._tail: str | None = None
@@ -158,8 +163,14 @@ class AuditBuffer:
         self._tail = None
 
     def invalidate(self) -> None:
-        """Someone else appends next: write ours first, and re-read the tail afterwards."""
-        self.flush()
+        """Someone else appends next: write ours first, and re-read the tail afterwards.
+
+        A deferral's records are written first only if the other append is at the deferral's
+        own level. From inside a savepoint they would be written in it, and lost with it if it
+        rolled back; so they wait for the deferral's end and follow the other's in the chain.
+        """
+        if self.level is None or self.level == _savepoint_depth():
+            self.flush()
         self._tail = None
 
 
@@ -184,26 +195,65 @@ def _insert_records(records: list[dict[str, Any]]) -> None:
 _active_buffer: ContextVar[AuditBuffer | None] = ContextVar("audit_buffer", default=None)
 
 
-@contextmanager
-def audit_buffered() -> Iterator[AuditBuffer]:
-    """A buffer for the block; flushed at the end, dropped if the block raises.
+def _savepoint_depth() -> int:
+    """How many atomic blocks deep the current one is, below the transaction's own."""
+    return len(transaction.get_connection().savepoint_ids)
 
-    ``audit_append`` called meanwhile (by any service) writes the buffer first, so the log's
-    id order stays the chain order.
-    """
+
+@contextmanager
+def _buffer_active(buffer: AuditBuffer, *, quiet_rollback: bool = False
+                   ) -> Iterator[AuditBuffer]:
+    """``buffer`` takes the block's appends; written at its end, dropped if the block raises
+    (or, if ``quiet_rollback``, if its transaction has been marked to roll back without one,
+    as Django REST framework marks a request whose view answered with an error: nothing can
+    be written then, and nothing of the transaction will be kept)."""
+    if not transaction.get_connection().in_atomic_block:
+        raise RuntimeError("audit buffers must run inside the transaction they record")
     outer = _active_buffer.get()
     if outer is not None:
         outer.invalidate()  # the outer buffer's records come first in the chain
-    buffer = AuditBuffer()
     token = _active_buffer.set(buffer)
     try:
         yield buffer
-        buffer.flush()
+        if quiet_rollback and transaction.get_rollback():
+            buffer.discard()
+        else:
+            buffer.flush()
     except BaseException:
         buffer.discard()
         raise
     finally:
         _active_buffer.reset(token)
+
+
+def audit_buffered() -> AbstractContextManager[AuditBuffer]:
+    """A buffer for the block; flushed at the end, dropped if the block raises.
+
+    ``audit_append`` called meanwhile (by any service) writes the buffer first, so the log's
+    id order stays the chain order.
+    """
+    return _buffer_active(AuditBuffer())
+
+
+@contextmanager
+def audit_deferred() -> Iterator[None]:
+    """Records appended directly in this block's transaction, at its own level, are written
+    when it ends; each web request's view runs in one (``audit.views``).
+
+    Why: appends hold the chain's lock to the end of their transaction. A page that appended
+    where it read a child, and then read the rest of the record and rendered it, held the lock
+    for the whole page, and every other page view and every batch of events queued behind it.
+    Deferred to the view's end, the record is written with the transaction's other records and
+    the lock is held only for the write and the commit.
+
+    Only appends at the block's own level wait: a service that opens its own atomic block (a
+    savepoint here) has its records written at once, so a savepoint that rolls back takes its
+    records with it, as before. The waiting records are never written inside such a
+    savepoint: they follow its records in the chain, so along the chain ``at`` can step back
+    by up to one view's length, as it can by one batch's (decision 0003).
+    """
+    with _buffer_active(AuditBuffer(level=_savepoint_depth()), quiet_rollback=True):
+        yield
 
 
 def _chain_tail() -> str:
@@ -219,14 +269,19 @@ def audit_append(
     object_id: str | int = "",
     person_id: int | None = None,
     detail: dict[str, Any] | None = None,
-) -> AuditRecord:
-    """Append one record to the chain inside the current transaction."""
+) -> None:
+    """Append one record to the chain inside the current transaction (at the end of an
+    ``audit_deferred`` block, if one is open at this level)."""
     if not transaction.get_connection().in_atomic_block:
         raise RuntimeError("audit_append must run inside the transaction of the change it records")
     buffer = _active_buffer.get()
     if buffer is not None:
+        if buffer.level is not None and buffer.level == _savepoint_depth():
+            buffer.append(actor=actor, action=action, object_type=object_type,
+                          object_id=object_id, person_id=person_id, detail=detail)
+            return
         buffer.invalidate()  # its records first, then this one after them
     _lock_chain_tail()
     fields = _fields(actor=actor, action=action, object_type=object_type, object_id=object_id,
                      person_id=person_id, detail=detail, prev_hash=_chain_tail())
-    return AuditRecord.objects.create(hash=record_hash(**fields), **fields)
+    AuditRecord.objects.create(hash=record_hash(**fields), **fields)
