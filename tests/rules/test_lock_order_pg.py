@@ -27,6 +27,7 @@ from reachable.audit.models import AuditRecord
 from reachable.audit.services import audit_append
 from reachable.audit.verify import verify_chain
 from reachable.core import clock
+from reachable.core.held import row_change, rows_held
 from reachable.intake import services as intake_services
 from reachable.intake.services import Submission, events_submit_batch
 from reachable.rules import services as alert_services
@@ -297,3 +298,49 @@ def test_an_audited_read_does_not_wait_for_a_batch_under_way(
     assert _audit_order("person.viewed", "event.accepted")[-3:] == [
         "person.viewed", "event.accepted", "event.accepted"]
     assert verify_chain().intact
+
+
+def test_held_changes_to_a_row_changed_twice_still_lock_alerts_before_clocks(
+        borough: Borough) -> None:
+    """Changes written one by one (one row changed twice in a batch: a clock, its alert, the
+    clock again) lock their rows in the same order as grouped ones, alerts before clocks,
+    so they wait for an acknowledgement holding the alert instead of taking the clock it
+    needs next."""
+    [clk] = Clock.objects.filter(rule_id="mash-rag", status=ClockStatus.OPEN)
+    alert_id = clk.alert_id
+    live = {"status": (ClockStatus.OPEN,)}
+
+    def acknowledging() -> None:  # an alert, then its clocks, as alert_acknowledge does
+        with transaction.atomic():
+            row_change(Alert, alert_id, {"outcome": "acknowledging"}, where={})
+            ack.pause_here()
+            row_change(Clock, clk.pk, {"met_by": "acknowledgement"}, where=live)
+
+    ack = Paused(acknowledging)
+    ack.start()
+    errors: list[BaseException] = []
+
+    def batch() -> None:
+        try:
+            with transaction.atomic(), rows_held():
+                row_change(Clock, clk.pk, {"met_by": "batch, first"}, where=live,
+                           must_change=False)
+                row_change(Alert, alert_id, {"outcome": "settled"}, where={}, must_change=False)
+                row_change(Clock, clk.pk, {"met_by": "batch, again"}, where=live,
+                           must_change=False)
+        except BaseException as exc:  # surfaced in the test's thread
+            errors.append(exc)
+        finally:
+            connections.close_all()
+
+    thread = threading.Thread(target=batch)
+    thread.start()
+    try:
+        wait_until_someone_waits_for_a_lock()
+    finally:
+        ack.go()
+        thread.join(timeout=60)
+    assert errors == []
+    clk.refresh_from_db()
+    assert clk.met_by == "batch, again"  # the batch's last change, after the acknowledgement's
+    assert Alert.objects.get(pk=alert_id).outcome == "settled"

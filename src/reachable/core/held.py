@@ -56,6 +56,7 @@ class _Change:
     params: list[Any]
     row: tuple[str, Any]  # (table, primary key)
     must_change: bool
+    key_column: str = "id"
 
 
 @dataclass
@@ -271,7 +272,7 @@ def row_change(model: type[models.Model], pk: Any, values: dict[str, Any], *,
         with connection.cursor() as cursor:
             cursor.execute(sql, params)
             return bool(cursor.rowcount)
-    held.changes.append(_Change(sql, params, (meta.db_table, pk), must_change))
+    held.changes.append(_Change(sql, params, (meta.db_table, pk), must_change, meta.pk.column))
     return True
 
 
@@ -286,8 +287,8 @@ def _changes_write(changes: list[_Change]) -> None:
     changes its alert, then its clocks; the sweep locks clocks by id). Written in the batch's
     own order (a clock met, then its alert settled), a batch could hold a clock an
     acknowledgement was about to meet while waiting for the alert that acknowledgement held:
-    a deadlock. (Changes written one by one keep the batch's order; that needs one row
-    changed twice in one batch, and is rare.)
+    a deadlock. Changes written one by one keep the batch's order, so their rows are locked
+    first, in that same order (``_rows_lock``).
     """
     if len({change.row for change in changes}) == len(changes):
         groups: dict[tuple[str, bool], list[_Change]] = {}
@@ -295,6 +296,7 @@ def _changes_write(changes: list[_Change]) -> None:
             groups.setdefault((change.sql, change.must_change), []).append(change)
         runs = sorted(groups.values(), key=lambda run: run[0].row[0])
     else:
+        _rows_lock(changes)
         runs = [[change] for change in changes]
     with connection.cursor() as cursor:
         for run in runs:
@@ -302,6 +304,24 @@ def _changes_write(changes: list[_Change]) -> None:
             if run[0].must_change and cursor.rowcount != len(run):
                 raise ChangeLost(f"{len(run) - cursor.rowcount} of {len(run)} changes to "
                                  f"{run[0].row[0]} found their row already changed")
+
+
+def _rows_lock(changes: list[_Change]) -> None:
+    """Lock the rows ``changes`` name, table by table in name order and each table's rows in
+    key order, before they are changed in another order. (PostgreSQL only: SQLite has one
+    writer at a time.) A row another transaction has deleted is simply not locked; its
+    change then finds no row, as it would have anyway."""
+    if connection.vendor != "postgresql":
+        return
+    quote = connection.ops.quote_name
+    by_table: dict[tuple[str, str], set[Any]] = {}
+    for change in changes:
+        by_table.setdefault((change.row[0], change.key_column), set()).add(change.row[1])
+    with connection.cursor() as cursor:
+        for (table, column), keys in sorted(by_table.items()):
+            cursor.execute(f"SELECT 1 FROM {quote(table)} WHERE {quote(column)} = ANY(%s) "  # noqa: S608
+                           f"ORDER BY {quote(column)} FOR UPDATE",  # names from model metadata
+                           [sorted(keys)])
 
 
 def rows_insert(model: type[_M], rows: list[_M]) -> None:
