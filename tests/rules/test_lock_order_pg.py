@@ -15,8 +15,8 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import AbstractContextManager, contextmanager
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -92,29 +92,35 @@ class Paused:
 
 
 @contextmanager
-def batch_in_thread(payload: dict[str, Any], b: Borough, agency: str = "csc"
-                    ) -> Iterator[list[Any]]:
-    """Submit ``payload`` as a batch in another thread; the block runs while it is under way,
-    and its outcomes (or its error) are in the list once the block has ended."""
+def in_thread(work: Callable[[], Iterable[Any]]) -> Iterator[list[Any]]:
+    """Run ``work`` in another thread; the block runs while it is under way, and what it
+    returned (or its error) is in the list once the block has ended."""
     outcomes: list[Any] = []
 
-    def submit() -> None:
+    def run() -> None:
         try:
-            at = datetime.fromisoformat(payload["occurred_at"]) + timedelta(minutes=1)
-            with clock.frozen_at(at):
-                outcomes.extend(events_submit_batch(actor=b.system_for(agency),
-                                                    payloads=[payload]))
+            outcomes.extend(work())
         except BaseException as exc:  # surfaced in the test's thread
             outcomes.append(exc)
         finally:
             connections.close_all()
 
-    thread = threading.Thread(target=submit)
+    thread = threading.Thread(target=run)
     thread.start()
     try:
         yield outcomes
     finally:
         thread.join(timeout=60)
+
+
+def batch_in_thread(payload: dict[str, Any], b: Borough, agency: str = "csc"
+                    ) -> AbstractContextManager[list[Any]]:
+    """Submit ``payload`` as a batch in another thread (``in_thread``)."""
+    def submit() -> list[Any]:
+        at = datetime.fromisoformat(payload["occurred_at"]) + timedelta(minutes=1)
+        with clock.frozen_at(at):
+            return list(events_submit_batch(actor=b.system_for(agency), payloads=[payload]))
+    return in_thread(submit)
 
 
 def wait_until_someone_waits_for_a_lock() -> None:
@@ -318,29 +324,22 @@ def test_held_changes_to_a_row_changed_twice_still_lock_alerts_before_clocks(
 
     ack = Paused(acknowledging)
     ack.start()
-    errors: list[BaseException] = []
 
-    def batch() -> None:
+    def batch() -> list[str]:
+        with transaction.atomic(), rows_held():
+            row_change(Clock, clk.pk, {"met_by": "batch, first"}, where=live,
+                       must_change=False)
+            row_change(Alert, alert_id, {"outcome": "settled"}, where={}, must_change=False)
+            row_change(Clock, clk.pk, {"met_by": "batch, again"}, where=live,
+                       must_change=False)
+        return ["written"]
+
+    with in_thread(batch) as outcomes:
         try:
-            with transaction.atomic(), rows_held():
-                row_change(Clock, clk.pk, {"met_by": "batch, first"}, where=live,
-                           must_change=False)
-                row_change(Alert, alert_id, {"outcome": "settled"}, where={}, must_change=False)
-                row_change(Clock, clk.pk, {"met_by": "batch, again"}, where=live,
-                           must_change=False)
-        except BaseException as exc:  # surfaced in the test's thread
-            errors.append(exc)
+            wait_until_someone_waits_for_a_lock()
         finally:
-            connections.close_all()
-
-    thread = threading.Thread(target=batch)
-    thread.start()
-    try:
-        wait_until_someone_waits_for_a_lock()
-    finally:
-        ack.go()
-        thread.join(timeout=60)
-    assert errors == []
+            ack.go()
+    assert outcomes == ["written"]
     clk.refresh_from_db()
     assert clk.met_by == "batch, again"  # the batch's last change, after the acknowledgement's
     assert Alert.objects.get(pk=alert_id).outcome == "settled"
