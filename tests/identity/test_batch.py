@@ -11,10 +11,11 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-from django.core.management import call_command
+from django.core.management import CommandError, call_command
 
 from reachable.audit.models import AuditRecord
 from reachable.core import clock
+from reachable.identity import batch
 from reachable.identity.batch import COLUMNS, BatchLinker, link_file
 from reachable.identity.models import LinkDecision
 from reachable.intake.services import event_submit
@@ -168,6 +169,25 @@ def test_the_command_prints_the_summary_as_json(agency: str, tmp_path: Path) -> 
     assert summary["rows"] == 8 and summary["bad_rows"] == 5 and summary["new_people"] == 2
     assert summary["model_version"] and summary["engine"] == "duckdb"
     assert "linking extract.csv" in err.getvalue()  # tqdm progress on stderr
+
+
+def test_the_command_links_in_the_engines_chunks_unless_told(
+        agency: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Online intake waits for the chunk in hand, so each engine has its own default size."""
+    monkeypatch.setattr(batch, "CHUNK_SIZES", {"duckdb": 3, "spark": 1_000})
+    path = _csv(tmp_path / "extract.csv", _rows())
+    out = io.StringIO()
+    call_command("link", str(path), "--agency", agency, "--no-progress", stdout=out)
+    # Rows 1-3 and 4-6 each hold good rows; 7-8 are both bad, so nothing is linked there.
+    assert json.loads(out.getvalue())["chunks"] == 2
+    again = _csv(tmp_path / "again.csv", [{**r, "record_id": f"X{r['record_id']}"}
+                                           for r in _rows()])
+    out = io.StringIO()
+    call_command("link", str(again), "--agency", agency, "--no-progress", "--chunk-size", "8",
+                 stdout=out)
+    assert json.loads(out.getvalue())["chunks"] == 1
+    with pytest.raises(CommandError, match="at least 1"):
+        call_command("link", str(again), "--agency", agency, "--chunk-size", "0")
 
 
 def test_a_street_given_without_a_postcode_still_tells_where_the_child_lives(

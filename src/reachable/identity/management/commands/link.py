@@ -32,8 +32,9 @@ class Command(BaseCommand):
         parser.add_argument("--agency", help="the agency code the extract comes from")
         parser.add_argument("--engine", choices=["duckdb", "spark"], default="duckdb",
                             help="Splink backend for scoring (default duckdb)")
-        parser.add_argument("--chunk-size", type=int, default=20_000,
-                            help="rows per transaction (default 20000)")
+        parser.add_argument("--chunk-size", type=int, default=None,
+                            help="rows per transaction; online intake waits for the one in "
+                                 "hand (default 5000, 20000 with --engine spark)")
         parser.add_argument("--no-progress", action="store_true", help="no progress bar")
         parser.add_argument("--synthetic", type=int, default=0,
                             help="train: on N synthetic records instead of the index")
@@ -56,7 +57,7 @@ class Command(BaseCommand):
 
         if not options["agency"]:
             raise CommandError("--agency CODE is required when linking a file")
-        if options["chunk_size"] < 1:
+        if options["chunk_size"] is not None and options["chunk_size"] < 1:
             raise CommandError("--chunk-size must be at least 1")
         try:
             summary = link_file(options["target"], agency=options["agency"],
