@@ -82,12 +82,22 @@ class Outcome:
         return None if self.best is None else probability(self.best.weight)
 
 
+def _described(candidate: Candidate) -> list[tuple[str, str]]:
+    """A fixed order among one person's profiles that score alike (what each says)."""
+    return sorted((key, str(value)) for key, value in candidate.profile.items())
+
+
 def best_per_person(scored: list[Candidate]) -> list[Candidate]:
-    """One candidate per person (their best-scoring profile), best first."""
+    """One candidate per person (their best-scoring profile), best first.
+
+    Among a person's profiles that score alike, the choice does not depend on the order the
+    candidates came in (the batch linker's come from DuckDB, in no fixed order).
+    """
     best: dict[int, Candidate] = {}
     for candidate in scored:
         held = best.get(candidate.person_id)
-        if held is None or candidate.weight > held.weight:
+        if held is None or candidate.weight > held.weight or (
+                candidate.weight == held.weight and _described(candidate) < _described(held)):
             best[candidate.person_id] = candidate
     return sorted(best.values(), key=lambda c: (-c.weight, c.person_id))
 
@@ -186,7 +196,19 @@ def decide(*, scorer: Scorer, incoming: Record, scored: list[Candidate],
     if best.weight < thresholds.auto_link:
         return Outcome(Kind.REVIEW, best, ranked=ranked)
     rivals = [c for c in ranked[1:] if c.weight >= thresholds.review]
-    reason = guard(scorer, incoming, best.profile, [c.profile for c in rivals])
+    rival_profiles = [c.profile for c in rivals]
+    reason = guard(scorer, incoming, best.profile, rival_profiles)
+    if reason:
+        # The person may be recorded under several descriptions that score alike ("Christopher"
+        # and "Christophe"): the record is theirs if one of those explains it without a
+        # safeguard (a one-keystroke typo of the first). Judged by whichever came first, the
+        # answer would depend on the order the candidates arrived in.
+        alike = sorted((c for c in scored if c.person_id == best.person_id
+                        and c.weight == best.weight and c is not best), key=_described)
+        cleared = next((c for c in alike
+                        if not guard(scorer, incoming, c.profile, rival_profiles)), None)
+        if cleared is not None:
+            best, reason = cleared, ""
     if not reason and known_distinct is not None and rivals and known_distinct(
             best.person_id, [rival.person_id for rival in rivals]):
         reason = "known_distinct_rival"
