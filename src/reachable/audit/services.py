@@ -169,9 +169,13 @@ class AuditBuffer:
         own level. From inside a savepoint they would be written in it, and lost with it if it
         rolled back; so they wait for the deferral's end and follow the other's in the chain.
         """
-        if self.level is None or self.level == _savepoint_depth():
+        if self.level is None or self.takes_appends_here():
             self.flush()
         self._tail = None
+
+    def takes_appends_here(self) -> bool:
+        """A deferral at the current savepoint depth: ``audit_append`` adds to it."""
+        return self.level is not None and self.level == _savepoint_depth()
 
 
 def _insert_records(records: list[dict[str, Any]]) -> None:
@@ -276,7 +280,7 @@ def audit_append(
         raise RuntimeError("audit_append must run inside the transaction of the change it records")
     buffer = _active_buffer.get()
     if buffer is not None:
-        if buffer.level is not None and buffer.level == _savepoint_depth():
+        if buffer.takes_appends_here():
             buffer.append(actor=actor, action=action, object_type=object_type,
                           object_id=object_id, person_id=person_id, detail=detail)
             return

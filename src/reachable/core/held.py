@@ -56,7 +56,7 @@ class _Change:
     params: list[Any]
     row: tuple[str, Any]  # (table, primary key)
     must_change: bool
-    key_column: str = "id"
+    key_column: str  # the primary key's column, for locking the row (``_rows_lock``)
 
 
 @dataclass
